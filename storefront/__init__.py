@@ -1,0 +1,47 @@
+"""The NTT village-products storefront."""
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config=None):
+    """Build the app. ``config`` overrides settings from the environment (tests)."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    from .config import load_config
+
+    load_config(app, config)
+
+    from .extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from . import i18n, web
+
+    i18n.init_app(app)
+    web.init_app(app)
+
+    from . import health, media
+    from .accounts import routes as accounts
+    from .api import routes as api
+    from .catalog import routes as catalog
+    from .villages import routes as villages
+
+    for blueprint in (health.bp, media.bp, catalog.bp, villages.bp, api.bp, accounts.bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api.bp)
+
+    from . import cli
+
+    cli.init_app(app)
+    return app

@@ -1,0 +1,51 @@
+"""People who sign in: buyers, village members, the office's verifiers, admins."""
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..clock import now_utc
+from ..extensions import db
+
+ROLES = ("customer", "village_member", "verifier", "admin")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('customer', 'village_member', 'verifier', 'admin')", name="role_known"),
+        CheckConstraint(
+            "role <> 'village_member' OR village_id IS NOT NULL", name="member_has_village"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Stored lower-cased; sign-in is by e-mail.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    #: One of ``ROLES``.
+    role: Mapped[str] = mapped_column(String(20), default="customer")
+    #: Set for village members only: the one village whose data they may touch.
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
+    #: A suspended account cannot sign in.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at = mapped_column(DateTime(timezone=True), default=now_utc)
+
+    village = relationship("Village", lazy="raise")
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self):
+        return self.active
+
+    def has_role(self, *roles):
+        return self.role in roles
+
+    def __repr__(self):
+        return f"<User {self.email} {self.role}>"

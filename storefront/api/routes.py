@@ -1,0 +1,118 @@
+"""The verified catalogue for partner marketplaces (e.g. NTT Mart): JSON and CSV.
+
+Read-only and public, so it is exempt from CSRF; it lists exactly what the shop sells.
+"""
+import csv
+import io
+
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context, url_for
+
+from ..catalog import browse
+from ..catalog.models import Product
+from ..catalog.sellable import sellable_products
+from ..clock import today_wita
+from ..extensions import db
+from ..legality.papers import issuer, papers_by_product
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+CSV_COLUMNS = ("sku", "slug", "name", "village", "village_name", "regency", "category",
+               "price_idr", "weight_grams", "stock", "non_halal", "url", "certificates")
+CSV_CHUNK = 500
+
+
+def _item(product, papers):
+    village = product.village
+    return {
+        "sku": product.sku,
+        "slug": product.slug,
+        "name": product.name,
+        "village": village.slug,
+        "village_name": village.name,
+        "regency": village.regency_name,
+        "regency_code": village.regency_code,
+        "category": product.category.code,
+        "description": product.description,
+        "price_idr": product.price_idr,
+        "weight_grams": product.weight_grams,
+        "stock": product.stock,
+        "in_stock": product.stock > 0,
+        "non_halal": product.non_halal,
+        "url": url_for("catalog.product_detail", slug=product.slug, _external=True),
+        "image": (url_for("media.file", filename=f"{product.photos[0].key}-l.jpg", _external=True)
+                  if product.photos else None),
+        "certificates": [
+            {
+                "kind": paper.kind,
+                "number": paper.number,
+                "issuer": issuer(paper, village.regency_name),
+                "issued_on": paper.issued_on.isoformat(),
+                "expires_on": paper.expires_on.isoformat() if paper.expires_on else None,
+                "status": paper.status,
+            }
+            for paper in papers
+        ],
+    }
+
+
+def _statement(today):
+    f = browse.parse_filters(request.args, browse.all_categories())
+    # Partners page through a stable order (by id) whatever sort a person would pick.
+    return browse.catalog_statement(f, today).order_by(None).order_by(Product.id), f
+
+
+@bp.get("/products")
+def products():
+    """One page of sellable products with their certificates; ``page`` and ``per_page``."""
+    today = today_wita()
+    stmt, f = _statement(today)
+    per_page = request.args.get("per_page", "50")
+    per_page = min(int(per_page), current_app.config["API_PAGE_SIZE_MAX"]) if per_page.isdigit() and int(per_page) > 0 else 50
+    page = browse.paginate(stmt, f.page, per_page)
+    papers = papers_by_product(page.items, today)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return jsonify({
+        "items": [_item(p, papers[p.id]) for p in page.items],
+        "page": page.page,
+        "per_page": page.per_page,
+        "total": page.total,
+        "pages": page.pages,
+        "next": url_for("api.products", page=page.next_num, _external=True, **args) if page.has_next else None,
+        "prev": url_for("api.products", page=page.prev_num, _external=True, **args) if page.has_prev else None,
+        "as_of": today.isoformat(),
+        "problems": f.problems,
+    })
+
+
+@bp.get("/products.csv")
+def products_csv():
+    """Every sellable product, one row each; certificates as ``kind:number`` joined by ``|``."""
+    today = today_wita()
+    stmt, _ = _statement(today)
+
+    def rows():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        offset = 0
+        while True:
+            chunk = db.session.scalars(stmt.offset(offset).limit(CSV_CHUNK)).unique().all()
+            if not chunk:
+                break
+            papers = papers_by_product(chunk, today)
+            for product in chunk:
+                item = _item(product, papers[product.id])
+                item["certificates"] = "|".join(
+                    f"{c['kind']}:{c['number']}" for c in item["certificates"])
+                item["non_halal"] = "true" if item["non_halal"] else "false"
+                writer.writerow([item[column] for column in CSV_COLUMNS])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            offset += CSV_CHUNK
+        yield buffer.getvalue()
+
+    return Response(
+        stream_with_context(rows()), mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="produk-ntt-{today.isoformat()}.csv"'},
+    )

@@ -1,0 +1,192 @@
+"""Catalogue filters, search and sort, built on top of the listing rule (``sellable``).
+
+Filters come from the query string; anything unknown or malformed is dropped with a
+message rather than answered with an error, so an old or hand-edited link still works.
+"""
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, func, or_, select
+from flask_sqlalchemy.pagination import SelectPagination
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..villages.models import Village
+from ..villages.regions import REGENCIES
+from .models import Category, Product
+from .sellable import sellable_product_ids, sellable_products
+
+SORTS = {
+    "newest": (Product.created_at.desc(), Product.id.desc()),
+    "price_asc": (Product.price_idr.asc(), Product.id.asc()),
+    "price_desc": (Product.price_idr.desc(), Product.id.desc()),
+    "name": (Product.name.asc(), Product.id.asc()),
+}
+_SORT_ALIASES = {"price": "price_asc", "-price": "price_desc", "new": "newest", "terbaru": "newest",
+                 "termurah": "price_asc", "termahal": "price_desc"}
+_HALAL_VALUES = {
+    "halal": "halal", "1": "halal", "true": "halal", "ya": "halal", "yes": "halal",
+    "non-halal": "non_halal", "non_halal": "non_halal", "0": "non_halal", "false": "non_halal",
+    "tidak": "non_halal", "no": "non_halal",
+}
+MAX_QUERY_LENGTH = 100
+MAX_TERMS = 8
+
+
+@dataclass
+class Filters:
+    category: str | None = None
+    regency: str | None = None
+    village: str | None = None
+    halal: str | None = None  # "halal" or "non_halal"
+    sort: str = "newest"
+    page: int = 1
+    q: str = ""
+    problems: list = field(default_factory=list)
+
+    def args(self, **changes):
+        """Query-string arguments for a link that keeps these filters."""
+        values = {"kategori": self.category, "kabupaten": self.regency, "desa": self.village,
+                  "halal": self.halal and self.halal.replace("_", "-"),
+                  "urut": None if self.sort == "newest" else self.sort, "q": self.q or None,
+                  "page": self.page if self.page > 1 else None}
+        values.update(changes)
+        return {k: v for k, v in values.items() if v not in (None, "")}
+
+
+def _first(args, *names):
+    for name in names:
+        value = args.get(name)
+        if value not in (None, ""):
+            return value.strip()
+    return None
+
+
+def page_number(args):
+    """A page number from ``?page=``; anything odd means the first page."""
+    value = (_first(args, "page", "halaman") or "1")
+    return int(value) if value.isdigit() and 0 < int(value) < 100000 else 1
+
+
+def parse_filters(args, categories):
+    """Read filters from a query string; accept Indonesian and English parameter names."""
+    f = Filters()
+    codes = {c.code for c in categories}
+    category = _first(args, "kategori", "category")
+    if category:
+        if category in codes:
+            f.category = category
+        else:
+            f.problems.append(_("Unknown category “%(value)s” was ignored.", value=category[:40]))
+    regency = _first(args, "kabupaten", "regency")
+    if regency:
+        if regency in REGENCIES:
+            f.regency = regency
+        else:
+            f.problems.append(_("Unknown regency “%(value)s” was ignored.", value=regency[:40]))
+    village = _first(args, "desa", "village")
+    if village:
+        f.village = village[:80]
+    halal = _first(args, "halal")
+    if halal:
+        f.halal = _HALAL_VALUES.get(halal.lower())
+        if f.halal is None:
+            f.problems.append(_("Unknown halal filter “%(value)s” was ignored.", value=halal[:40]))
+    sort = _first(args, "urut", "sort")
+    if sort:
+        sort = _SORT_ALIASES.get(sort, sort)
+        if sort in SORTS:
+            f.sort = sort
+        else:
+            f.problems.append(_("Unknown sort order “%(value)s” was ignored.", value=sort[:40]))
+    f.page = page_number(args)
+    f.q = " ".join((_first(args, "q") or "").split())[:MAX_QUERY_LENGTH]
+    return f
+
+
+def _like(term):
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_condition(q):
+    """Every word must appear in the product, its village or its category."""
+    terms = q.split()[:MAX_TERMS]
+    clauses = []
+    for term in terms:
+        pattern = _like(term)
+        columns = (Product.name, Product.description, Product.sku, Village.name, Village.group_name,
+                   Village.district, Category.name_id, Category.name_en)
+        clauses.append(or_(*(column.ilike(pattern, escape="\\") for column in columns)))
+    return and_(*clauses)
+
+
+def catalog_statement(f, on=None):
+    """The sellable products matching ``f``, sorted, with what a product card shows."""
+    stmt = sellable_products(on).options(selectinload(Product.photos))
+    if f.category:
+        stmt = stmt.where(Category.code == f.category)
+    if f.regency:
+        stmt = stmt.where(Village.regency_code == f.regency)
+    if f.village:
+        stmt = stmt.where(Village.slug == f.village)
+    if f.halal == "halal":
+        stmt = stmt.where(Category.is_food, Product.non_halal.is_(False))
+    elif f.halal == "non_halal":
+        stmt = stmt.where(Product.non_halal.is_(True))
+    if f.q:
+        stmt = stmt.where(search_condition(f.q))
+    return stmt.order_by(*SORTS[f.sort])
+
+
+class RowPagination(SelectPagination):
+    """Pagination whose items are whole rows, e.g. ``(village, product_count)``."""
+
+    def _query_items(self):
+        stmt = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        return list(self._query_args["session"].execute(stmt).all())
+
+
+def paginate(stmt, page, per_page):
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+
+
+def paginate_rows(stmt, page, per_page):
+    return RowPagination(select=stmt, session=db.session(), page=page, per_page=per_page,
+                         error_out=False, count=True)
+
+
+def all_categories():
+    return db.session.scalars(select(Category).order_by(Category.position, Category.code)).all()
+
+
+def active_villages():
+    return db.session.scalars(
+        select(Village).where(Village.active).order_by(Village.name)).all()
+
+
+def villages_with_counts(regency=None, on=None, search=None):
+    """Active villages with how many sellable products each has, as (village, count) rows."""
+    counts = (
+        select(Product.village_id, func.count().label("n"))
+        .where(Product.id.in_(sellable_product_ids(on)))
+        .group_by(Product.village_id)
+        .subquery()
+    )
+    stmt = (
+        select(Village, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.village_id == Village.id)
+        .where(Village.active)
+        .order_by(func.coalesce(counts.c.n, 0).desc(), Village.name)
+    )
+    if regency:
+        stmt = stmt.where(Village.regency_code == regency)
+    if search:
+        terms = search.split()[:MAX_TERMS]
+        stmt = stmt.where(and_(*(
+            or_(Village.name.ilike(_like(t), escape="\\"),
+                Village.group_name.ilike(_like(t), escape="\\"),
+                Village.district.ilike(_like(t), escape="\\"),
+                Village.story.ilike(_like(t), escape="\\"))
+            for t in terms)))
+    return stmt

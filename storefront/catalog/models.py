@@ -1,0 +1,84 @@
+"""Categories, products and their photos."""
+from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String,
+                        Text, UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..clock import now_utc
+from ..extensions import db
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Stable code used by imports and URLs, e.g. ``kopi``.
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_id: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80))
+    #: Food needs a food permit and (unless non-halal) a halal certificate.
+    is_food: Mapped[bool] = mapped_column(Boolean)
+    #: Display order.
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    def name(self, locale="id"):
+        return self.name_en if locale == "en" else self.name_id
+
+    def __repr__(self):
+        return f"<Category {self.code}>"
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("price_idr >= 0", name="price_idr_not_negative"),
+        CheckConstraint("stock >= 0", name="stock_not_negative"),
+        CheckConstraint("weight_grams > 0", name="weight_grams_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    #: URL name, unique across the shop.
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    #: Stock keeping unit, unique across the shop; partner feeds key on it.
+    sku: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(160))
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: Whole rupiah.
+    price_idr: Mapped[int] = mapped_column(Integer)
+    weight_grams: Mapped[int] = mapped_column(Integer)
+    stock: Mapped[int] = mapped_column(Integer, default=0)
+    #: The village's own switch; papers decide the rest.
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Declared non-halal (e.g. pork se'i): needs no halal paper, always labelled.
+    non_halal: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at = mapped_column(DateTime(timezone=True), default=now_utc, index=True)
+    updated_at = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
+
+    village = relationship("Village", back_populates="products", lazy="raise")
+    category = relationship("Category", lazy="raise")
+    photos = relationship(
+        "ProductPhoto", order_by="ProductPhoto.position", lazy="raise",
+        cascade="all, delete-orphan", back_populates="product",
+    )
+
+    @property
+    def in_stock(self):
+        return self.stock > 0
+
+    def __repr__(self):
+        return f"<Product {self.sku}>"
+
+
+class ProductPhoto(db.Model):
+    __tablename__ = "product_photos"
+    __table_args__ = (UniqueConstraint("product_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    #: Media key; the files are ``<key>-s.jpg`` (small) and ``<key>-l.jpg`` (large).
+    key: Mapped[str] = mapped_column(String(120))
+    alt: Mapped[str] = mapped_column(String(200), default="")
+
+    product = relationship("Product", back_populates="photos", lazy="raise")

@@ -1,0 +1,83 @@
+"""The listing rule: the one definition of "sellable", used by every page, feed and API.
+
+A product is sellable on date D (today in WITA) when
+1. it is published and its village is active;
+2. its village holds a verified NIB, unexpired on D;
+3. if its category is food: a verified, unexpired P-IRT or BPOM MD of the same village
+   covers it and, unless declared non-halal, so does a verified, unexpired halal certificate
+   of the same village.
+A paper of another village never counts, whatever products it lists.
+"""
+from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy.orm import contains_eager
+
+from ..clock import today_wita
+from ..extensions import db
+from ..legality.models import FOOD_PERMIT_KINDS, Certificate, certificate_products
+from ..legality.rules import certificate_current
+from ..villages.models import Village
+from .models import Category, Product
+
+
+def _village_holds(kinds, on):
+    return exists().where(
+        Certificate.village_id == Product.village_id,
+        Certificate.kind.in_(kinds),
+        certificate_current(on),
+    )
+
+
+def _covered_by(kinds, on):
+    return exists().where(
+        certificate_products.c.product_id == Product.id,
+        certificate_products.c.certificate_id == Certificate.id,
+        Certificate.village_id == Product.village_id,
+        Certificate.kind.in_(kinds),
+        certificate_current(on),
+    )
+
+
+def sellable_condition(on=None):
+    """SQL condition over ``Product``, ``Village`` and ``Category`` (all three joined)."""
+    on = on or today_wita()
+    food_papers = and_(
+        _covered_by(FOOD_PERMIT_KINDS, on),
+        or_(Product.non_halal, _covered_by(("halal",), on)),
+    )
+    return and_(
+        Product.published,
+        Village.active,
+        _village_holds(("nib",), on),
+        or_(not_(Category.is_food), food_papers),
+    )
+
+
+def sellable_products(on=None):
+    """``select(Product)`` of sellable products, with village and category loaded.
+
+    Callers add their own filters, order and paging; they never restate the rule.
+    """
+    return (
+        select(Product)
+        .join(Product.village)
+        .join(Product.category)
+        .where(sellable_condition(on))
+        .options(contains_eager(Product.village), contains_eager(Product.category))
+    )
+
+
+def sellable_product_ids(on=None):
+    """Subquery of sellable product ids, for counts and ``IN`` filters."""
+    return (
+        select(Product.id)
+        .join(Product.village)
+        .join(Product.category)
+        .where(sellable_condition(on))
+    )
+
+
+def is_sellable(product_id, on=None):
+    """True when the product may be shown and bought today."""
+    stmt = select(sellable_product_ids(on).where(Product.id == product_id).exists())
+    return bool(db.session.scalar(stmt))
+

@@ -1,0 +1,87 @@
+"""Command-line verbs: ``flask catalog ...`` and ``flask user ...``."""
+import json
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from .extensions import db
+
+catalog_cli = AppGroup("catalog", help="Import and demo catalogue.")
+user_cli = AppGroup("user", help="Accounts for villages, verifiers and admins.")
+
+
+def _office_actor(verifier_email):
+    office = current_app.config["OFFICE_NAME"]
+    if not verifier_email:
+        return f"{office} (impor katalog)"
+    from .accounts.models import User
+
+    user = db.session.scalars(select(User).where(User.email == verifier_email.lower())).one_or_none()
+    if user is None or user.role not in ("verifier", "admin"):
+        raise click.UsageError(f"{verifier_email} is not a verifier or admin account")
+    return f"{user.name}, {office}"
+
+
+@catalog_cli.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
+@click.option("--verifier", metavar="EMAIL", help="Office account recorded as verifier.")
+def import_command(file, dry_run, verifier):
+    """Create or update villages, products and certificates from a JSON FILE (all or nothing)."""
+    from .catalog.importer import import_catalog
+
+    try:
+        document = json.load(file)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{file.name} is not valid JSON: {exc}") from exc
+    report = import_catalog(document, dry_run=dry_run, actor_name=_office_actor(verifier))
+    for line in report.lines():
+        click.echo(line)
+    if not report.ok:
+        sys.exit(1)
+
+
+@catalog_cli.command("demo")
+@click.option("--force", is_flag=True, help="Load even if the database already has villages.")
+def demo_command(force):
+    """Load the demo catalogue of NTT villages once (skipped when villages exist)."""
+    from .demo import load_demo
+
+    for line in load_demo(force=force):
+        click.echo(line)
+
+
+@user_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["customer", "village_member", "verifier", "admin"]),
+              default="customer", show_default=True)
+@click.option("--village", "village_slug", help="Village slug (village members only).")
+@click.password_option(help="At least 12 characters; prompted when left out.")
+def create_user_command(email, name, role, village_slug, password):
+    """Create an account."""
+    from .accounts.services import AccountError, create_user
+    from .contact import ContactError
+    from .villages.models import Village
+
+    village_id = None
+    if village_slug:
+        village = db.session.scalars(select(Village).where(Village.slug == village_slug)).one_or_none()
+        if village is None:
+            raise click.UsageError(f"unknown village {village_slug!r}")
+        village_id = village.id
+    try:
+        user = create_user(email=email, name=name, password=password, role=role, village_id=village_id)
+    except (AccountError, ContactError) as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email}.")
+
+
+def init_app(app):
+    app.cli.add_command(catalog_cli)
+    app.cli.add_command(user_cli)

@@ -1,0 +1,83 @@
+"""Settings, read from the environment.
+
+SQLite under ``instance/`` is the default so that a fresh clone runs with no
+set-up; ``DATABASE_URL`` switches to PostgreSQL in production.
+"""
+import os
+import secrets
+from pathlib import Path
+
+#: Secret keys that must never protect a production shop.
+KNOWN_WEAK_KEYS = {"", "dev", "development", "secret", "changeme", "change-me", "please-change-me"}
+
+
+class ConfigError(RuntimeError):
+    """The app was started with settings it must refuse."""
+
+
+def normalise_database_url(url):
+    """Let operators paste the URL their host gives them (``postgres://``)
+    and still use the psycopg 3 driver we ship."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _development_secret_key(instance_path):
+    """A random key kept in ``instance/`` so development sessions survive restarts."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_config(app, overrides=None):
+    """Fill ``app.config`` from the environment, then apply ``overrides`` (tests)."""
+    env = os.environ
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    cfg = app.config
+    cfg["STOREFRONT_ENV"] = env.get("STOREFRONT_ENV", "development")
+    cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        env.get("DATABASE_URL") or f"sqlite:///{instance / 'storefront.db'}"
+    )
+    cfg["SECRET_KEY"] = env.get("SECRET_KEY")
+    cfg["MEDIA_ROOT"] = env.get("MEDIA_ROOT") or str(instance / "media")
+    cfg["BABEL_DEFAULT_LOCALE"] = "id"
+    cfg["BABEL_DEFAULT_TIMEZONE"] = "Asia/Makassar"
+    cfg["LANGUAGES"] = ("id", "en")
+    cfg["CATALOG_PAGE_SIZE"] = int(env.get("CATALOG_PAGE_SIZE", 24))
+    cfg["API_PAGE_SIZE_MAX"] = 100
+    cfg["OFFICE_NAME"] = env.get(
+        "OFFICE_NAME", "Pemerintah Provinsi Nusa Tenggara Timur"
+    )
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
+    cfg["WTF_CSRF_TIME_LIMIT"] = None  # a form left open on a slow phone must still submit
+    if overrides:
+        cfg.update(overrides)
+
+    production = cfg["STOREFRONT_ENV"] == "production"
+    if production:
+        key = cfg["SECRET_KEY"] or ""
+        if key.lower() in KNOWN_WEAK_KEYS or len(key) < 32:
+            raise ConfigError(
+                "SECRET_KEY is missing or weak: set a random value of at least 32 characters "
+                "(python -c 'import secrets; print(secrets.token_hex(32))') before starting in production."
+            )
+        cfg["SESSION_COOKIE_SECURE"] = True
+        cfg["REMEMBER_COOKIE_SECURE"] = True
+        cfg["PREFERRED_URL_SCHEME"] = "https"
+    elif not cfg["SECRET_KEY"]:
+        cfg["SECRET_KEY"] = _development_secret_key(instance)
+
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Writers wait for each other instead of failing with "database is locked".
+        cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 30})
+    else:
+        cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})

@@ -1,0 +1,44 @@
+"""Village profiles: who makes the goods, where, and with which papers."""
+from flask import Blueprint, abort, current_app, render_template, request
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..catalog import browse
+from ..catalog.models import Product
+from ..catalog.sellable import sellable_products
+from ..clock import today_wita
+from ..extensions import db
+from ..legality.papers import issuer, village_wide_papers
+from .models import Village
+from .regions import REGENCIES
+
+bp = Blueprint("villages", __name__)
+
+
+@bp.get("/desa")
+def village_list():
+    """Active villages, those with most products on sale first; filter by regency."""
+    regency = request.args.get("kabupaten") or request.args.get("regency")
+    if regency not in REGENCIES:
+        regency = None
+    page = browse.paginate_rows(browse.villages_with_counts(regency=regency),
+                                browse.page_number(request.args), 30)
+    return render_template("villages/list.html", page=page, regency=regency, regencies=REGENCIES)
+
+
+@bp.get("/desa/<slug>")
+def village_detail(slug):
+    """A village's profile and its sellable products; a suspended village is a 404."""
+    village = db.session.scalars(
+        select(Village).where(Village.slug == slug, Village.active)).one_or_none()
+    if village is None:
+        abort(404)
+    today = today_wita()
+    products = db.paginate(
+        sellable_products(today).where(Product.village_id == village.id)
+        .options(selectinload(Product.photos)).order_by(*browse.SORTS["newest"]),
+        page=browse.page_number(request.args), per_page=current_app.config["CATALOG_PAGE_SIZE"], error_out=False)
+    papers = village_wide_papers(village.id, today)
+    issuers = {paper.id: issuer(paper, village.regency_name) for paper in papers}
+    return render_template("villages/detail.html", village=village, products=products,
+                           papers=papers, issuers=issuers)

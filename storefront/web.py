@@ -1,0 +1,80 @@
+"""What every page shares: template helpers, error pages, the signed-in user."""
+from flask import render_template, request
+from flask_babel import format_date, gettext as _
+from sqlalchemy.exc import OperationalError
+
+from .accounts.models import User
+from .clock import to_wita
+from .contact import display_phone, whatsapp_number
+from .extensions import db, login_manager
+from .legality.papers import check_url, kind_label
+from .media import media_url
+from .money import format_idr
+
+
+@login_manager.user_loader
+def load_user(user_id):
+    return db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+
+
+def _format_wita(moment, fmt="d MMM yyyy HH:mm"):
+    from flask_babel import format_datetime
+
+    return format_datetime(to_wita(moment), fmt) + " WITA" if moment else ""
+
+
+def _error_page(status, title, message, template="errors/error.html"):
+    if request.path.startswith("/api/"):
+        return {"error": title, "message": message}, status
+    return render_template(template, status=status, title=title, message=message), status
+
+
+def init_app(app):
+    login_manager.login_view = "accounts.sign_in"
+    login_manager.login_message = None
+
+    app.jinja_env.filters.update(
+        idr=format_idr, wita=_format_wita, phone=display_phone, wa=whatsapp_number,
+        date=lambda d: format_date(d, "d MMMM yyyy") if d else "",
+    )
+    app.jinja_env.globals.update(media_url=media_url, kind_label=kind_label, check_url=check_url)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+        )
+        if response.mimetype == "text/html":
+            response.vary.add("Cookie")
+        return response
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return _error_page(400, _("Bad request"), _("The request could not be understood. Please go back and try again."))
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return _error_page(404, _("Page not found"), _("This page does not exist, or the product is not currently for sale."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        return _error_page(405, _("Not allowed"), _("This address does not accept that kind of request."))
+
+    @app.errorhandler(OperationalError)
+    def database_down(error):
+        db.session.rollback()
+        app.logger.error("database unavailable: %s", error)
+        return _error_page(503, _("Temporarily unavailable"), _("The shop cannot reach its database right now. Please try again in a minute."),
+                           template="errors/unavailable.html")
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return _error_page(500, _("Something went wrong"), _("We could not finish this request. Please try again; if it keeps happening, contact us."))
