@@ -1,0 +1,91 @@
+"""Factory functions: objects with sensible defaults, committed, ready for a page to show."""
+from datetime import date, timedelta
+from itertools import count
+
+from sqlalchemy import select
+
+from storefront.accounts.models import User
+from storefront.catalog.models import Category, Product
+from storefront.clock import today_wita
+from storefront.extensions import db
+from storefront.legality.models import Certificate
+from storefront.villages.models import Village
+
+_seq = count(1)
+
+NUMBER_FORMATS = {
+    "nib": "{n:013d}",
+    "pirt": "P-IRT No. 2105309{n:06d}-30",
+    "bpom_md": "BPOM RI MD {n:012d}",
+    "halal": "ID53{n:015d}",
+    "trademark": "IDM{n:09d}",
+    "geographical_indication": "ID G {n:09d}",
+}
+
+
+def category(code):
+    return db.session.scalars(select(Category).where(Category.code == code)).one()
+
+
+def make_village(**fields):
+    n = next(_seq)
+    values = dict(slug=f"desa-{n}", name=f"Desa Uji {n}", regency_code="53.09", district="Bajawa",
+                  group_name=f"Kelompok Uji {n}", group_type="koperasi", story="Cerita desa.",
+                  phone="+6281234567890", email=f"desa{n}@desa.example.id", active=True)
+    values.update(fields)
+    village = Village(**values)
+    db.session.add(village)
+    db.session.commit()
+    return village
+
+
+def make_product(village, category_code="kopi", **fields):
+    n = next(_seq)
+    values = dict(slug=f"produk-{n}", sku=f"SKU-{n}", name=f"Produk Uji {n}",
+                  description="Deskripsi produk.", price_idr=85000, weight_grams=250, stock=10,
+                  published=True, non_halal=False)
+    values.update(fields)
+    product = Product(village_id=village.id, category_id=category(category_code).id, **values)
+    db.session.add(product)
+    db.session.commit()
+    return product
+
+
+def make_certificate(village, kind, products=(), status="verified", expires_on=None,
+                     issued_on=None, number=None):
+    n = next(_seq)
+    cert = Certificate(
+        kind=kind, number=number or NUMBER_FORMATS[kind].format(n=n), village_id=village.id,
+        issued_on=issued_on or date(2024, 1, 15), expires_on=expires_on, status=status,
+        verified_by_name="Dinas Uji" if status == "verified" else None, products=list(products),
+    )
+    db.session.add(cert)
+    db.session.commit()
+    return cert
+
+
+def make_certified_village(**fields):
+    """A village with a verified NIB that never expires."""
+    village = make_village(**fields)
+    make_certificate(village, "nib")
+    return village
+
+
+def make_sellable_food(village=None, category_code="kopi", **fields):
+    """A food product with a verified P-IRT and halal certificate of its own village."""
+    village = village or make_certified_village()
+    product = make_product(village, category_code, **fields)
+    make_certificate(village, "pirt", [product], expires_on=today_wita() + timedelta(days=365))
+    if not product.non_halal:
+        make_certificate(village, "halal", [product])
+    return product
+
+
+def make_user(role="customer", village=None, email=None, password="a-long-test-password"):
+    n = next(_seq)
+    user = User(email=email or f"user{n}@example.org", name=f"User {n}", role=role,
+                village_id=village.id if village else None)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
