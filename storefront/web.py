@@ -1,6 +1,7 @@
 """What every page shares: template helpers, error pages, the signed-in user."""
-from flask import render_template, request
+from flask import abort, render_template, request
 from flask_babel import format_date, gettext as _
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 
 from .accounts.models import User
@@ -41,6 +42,15 @@ def init_app(app):
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
+    @app.before_request
+    def refuse_nul_bytes():
+        """No text we store or search may hold NUL: PostgreSQL refuses it mid-query."""
+        values = list(request.args.values()) + list(request.view_args.values() if request.view_args else [])
+        if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values += list(request.form.values())
+        if any("\x00" in str(value) for value in values):
+            abort(400)
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -58,6 +68,10 @@ def init_app(app):
     @app.errorhandler(400)
     def bad_request(error):
         return _error_page(400, _("Bad request"), _("The request could not be understood. Please go back and try again."))
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        return _error_page(400, _("The form has expired"), _("For your security the form could not be sent. Please go back, reload the page and try again."))
 
     @app.errorhandler(404)
     def not_found(error):

@@ -5,12 +5,15 @@ each test then starts from empty tables (the ten categories, seeded by the migra
 """
 import os
 import re
+import secrets
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, make_url, text
 
 from storefront import create_app
+from storefront.config import normalise_database_url
 from storefront.extensions import db
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -19,24 +22,33 @@ PG_SKIP_REASON = ("TEST_DATABASE_URL is not set, so the PostgreSQL run is skippe
 KEEP_TABLES = {"categories", "alembic_version"}
 
 
-def _reset_postgres(url):
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+def _private_postgres_database(url):
+    """A fresh database next to the one named, so parallel runs never share tables.
+
+    Yields its URL and drops it afterwards.
+    """
+    base = make_url(url)
+    name = f"{base.database}_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory):
-    """A migrated, empty database: SQLite in a temp folder, or the PostgreSQL under test."""
+    """A migrated, empty database: SQLite in a temp folder, or a private PostgreSQL database."""
     if request.param == "postgresql":
         if not PG_URL:
             pytest.skip(PG_SKIP_REASON)
-        from storefront.config import normalise_database_url
-
-        url = normalise_database_url(PG_URL)
-        _reset_postgres(url)
+        databases = _private_postgres_database(normalise_database_url(PG_URL))
+        url = next(databases)
+        request.addfinalizer(lambda: next(databases, None))
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
@@ -78,8 +90,21 @@ def _empty_tables():
                 conn.execute(table.delete())
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context, as in a real server.
+
+    Otherwise requests share the test's app context, and with it ``g`` (cached locale, signed-in
+    user) and the database session.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = FreshContextClient
     return app.test_client()
 
 

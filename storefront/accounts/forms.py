@@ -5,6 +5,8 @@ from wtforms.validators import DataRequired, Email, Length
 
 
 class SignInForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    # Phone keyboards add a trailing space after autocomplete.
+    email = EmailField(_l("E-mail"), filters=[lambda v: v.strip() if v else v],
+                       validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
     remember = BooleanField(_l("Keep me signed in on this device"))

@@ -66,6 +66,8 @@ def products():
     """One page of sellable products with their certificates; ``page`` and ``per_page``."""
     today = today_wita()
     stmt, f = _statement(today)
+    if f.problems:
+        return jsonify(error="bad_request", problems=f.problems), 400
     per_page = request.args.get("per_page", "50")
     per_page = min(int(per_page), current_app.config["API_PAGE_SIZE_MAX"]) if per_page.isdigit() and int(per_page) > 0 else 50
     page = browse.paginate(stmt, f.page, per_page)
@@ -80,7 +82,6 @@ def products():
         "next": url_for("api.products", page=page.next_num, _external=True, **args) if page.has_next else None,
         "prev": url_for("api.products", page=page.prev_num, _external=True, **args) if page.has_prev else None,
         "as_of": today.isoformat(),
-        "problems": f.problems,
     })
 
 
@@ -88,7 +89,9 @@ def products():
 def products_csv():
     """Every sellable product, one row each; certificates as ``kind:number`` joined by ``|``."""
     today = today_wita()
-    stmt, _ = _statement(today)
+    stmt, f = _statement(today)
+    if f.problems:
+        return jsonify(error="bad_request", problems=f.problems), 400
 
     def rows():
         buffer = io.StringIO()
