@@ -6,7 +6,7 @@ PORT   ?= 5000
 HOST   ?= 127.0.0.1
 export FLASK_APP := wsgi:app
 
-.PHONY: run test install translations migrate demo clean
+.PHONY: run test install translations messages migrate demo clean
 
 # Re-install only when the requirement files change.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -19,7 +19,7 @@ install: $(BIN)/.installed translations
 
 # Compiled catalogues (.mo) are build output, not source.
 translations: $(BIN)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -q -d storefront/translations
+	$(BIN)/pybabel compile -d storefront/translations
 
 migrate: install
 	$(BIN)/flask db upgrade
@@ -35,3 +35,8 @@ test: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# After changing translatable text: refresh the catalogue, translate the new entries, commit the .po.
+messages: $(BIN)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o storefront/translations/messages.pot .
+	$(BIN)/pybabel update -N -i storefront/translations/messages.pot -d storefront/translations

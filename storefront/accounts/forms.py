@@ -7,6 +7,10 @@ from wtforms.validators import DataRequired, Email, Length
 class SignInForm(FlaskForm):
     # Phone keyboards add a trailing space after autocomplete.
     email = EmailField(_l("E-mail"), filters=[lambda v: v.strip() if v else v],
-                       validators=[DataRequired(), Email(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+                       validators=[DataRequired(_l("Enter your e-mail address.")),
+                                   Email(_l("Enter a valid e-mail address, e.g. nama@contoh.id.")),
+                                   Length(max=254, message=_l("This e-mail address is too long."))])
+    password = PasswordField(_l("Password"), validators=[
+        DataRequired(_l("Enter your password.")),
+        Length(max=256, message=_l("This password is too long."))])
     remember = BooleanField(_l("Keep me signed in on this device"))
