@@ -13,16 +13,22 @@ catalog_cli = AppGroup("catalog", help="Import and demo catalogue.")
 user_cli = AppGroup("user", help="Accounts for villages, verifiers and admins.")
 
 
+#: Length of the columns that keep a verifier's name (``verified_by_name``, ``actor_name``).
+ACTOR_NAME_MAX = 160
+
+
 def _office_actor(verifier_email):
+    """How the import is signed in the audit trail and on public pages."""
     office = current_app.config["OFFICE_NAME"]
     if not verifier_email:
-        return f"{office} (impor katalog)"
+        return f"{office} (impor katalog)"[:ACTOR_NAME_MAX]
     from .accounts.models import User
 
-    user = db.session.scalars(select(User).where(User.email == verifier_email.lower())).one_or_none()
-    if user is None or user.role not in ("verifier", "admin"):
-        raise click.UsageError(f"{verifier_email} is not a verifier or admin account")
-    return f"{user.name}, {office}"
+    user = db.session.scalars(
+        select(User).where(User.email == verifier_email.strip().lower())).one_or_none()
+    if user is None or not user.active or user.role not in ("verifier", "admin"):
+        raise click.UsageError(f"{verifier_email} is not an active verifier or admin account")
+    return f"{user.name}, {office}"[:ACTOR_NAME_MAX]
 
 
 @catalog_cli.command("import")

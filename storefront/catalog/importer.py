@@ -199,10 +199,18 @@ def _slug(row, name="slug", max_len=80):
     return value
 
 
-def _apply(obj, values):
-    """Set attributes; return True when anything changed."""
+def _apply(obj, values, row, created, renamed=None):
+    """Set attributes; return True when anything changed.
+
+    On an update, a field the row leaves out keeps its stored value: defaults are for new
+    rows only, so re-importing a partial file never reactivates a suspended village or resets
+    a verified paper to pending. ``renamed`` maps attribute names to row keys where they differ.
+    """
+    renamed = renamed or {}
     changed = False
     for attr, value in values.items():
+        if not created and renamed.get(attr, attr) not in row:
+            continue
         if getattr(obj, attr) != value:
             setattr(obj, attr, value)
             changed = True
@@ -255,7 +263,7 @@ def _import_villages(rows, report):
             village = Village(slug=slug)
             db.session.add(village)
             existing[slug] = village
-        changed = _apply(village, values)
+        changed = _apply(village, values, row, created, {"regency_code": "regency"})
         _record(report, "villages", slug, created, changed)
 
     _run_rows(rows, "villages", "slug", report, handle)
@@ -264,8 +272,10 @@ def _import_villages(rows, report):
 
 
 def _import_products(rows, villages, report):
-    existing = {p.sku: p for p in db.session.scalars(select(Product))}
+    # SKUs match whatever their case: "kopi-01" updates "KOPI-01" rather than adding a twin.
+    existing = {p.sku.casefold(): p for p in db.session.scalars(select(Product))}
     by_slug = {p.slug: p for p in existing.values()}
+    slug_moves = []
     categories = {c.code: c for c in db.session.scalars(select(Category))}
     village_by_id = {v.id: v for v in villages.values()}
 
@@ -281,7 +291,7 @@ def _import_products(rows, villages, report):
         if category is None:
             raise RowError(
                 f"unknown category {row.get('category')!r} (one of {', '.join(sorted(categories))})")
-        product = existing.get(sku)
+        product = existing.get(sku.casefold())
         owner = by_slug.get(slug)
         if owner is not None and owner is not product:
             raise RowError(f"slug {slug!r} is already used by product {owner.sku}")
@@ -307,14 +317,24 @@ def _import_products(rows, villages, report):
         if created:
             product = Product(sku=sku, village_id=village.id)
             db.session.add(product)
-            existing[sku] = product
+            existing[sku.casefold()] = product
         elif product.slug in by_slug and product.slug != slug:
             del by_slug[product.slug]
         by_slug[slug] = product
-        changed = _apply(product, values)
+        moved = not created and product.slug != slug
+        if moved:
+            # Park the old slug first: another row of this file may take it over, and
+            # updates reach the database in id order, not file order.
+            product.slug = f"~moving-{product.id}"
+            slug_moves.append((product, slug))
+            del values["slug"]
+        changed = _apply(product, values, row, created, {"category_id": "category"}) or moved
         _record(report, "products", sku, created, changed)
 
     _run_rows(rows, "products", "sku", report, handle)
+    db.session.flush()
+    for product, slug in slug_moves:
+        product.slug = slug
     db.session.flush()
     return existing
 
@@ -353,7 +373,7 @@ def _import_certificates(rows, villages, products, report, actor_name):
             raise RowError('"products" must be a list of SKUs')
         covered = []
         for sku in dict.fromkeys(skus):
-            product = products.get(sku)
+            product = products.get(sku.casefold())
             if product is None:
                 raise RowError(f"unknown product SKU {sku!r}")
             covered.append(product)
@@ -385,15 +405,18 @@ def _import_certificates(rows, villages, products, report, actor_name):
             cert = Certificate(kind=kind, number=number, village_id=village.id, products=[])
             db.session.add(cert)
             existing[number] = cert
-        changed = _apply(cert, {"issued_on": issued_on, "expires_on": expires_on, "status": status})
-        if created or {p.id for p in cert.products} != {p.id for p in covered}:
+        changed = _apply(cert, {"issued_on": issued_on, "expires_on": expires_on, "status": status},
+                         row, created)
+        status = cert.status
+        if (created or "products" in row) and {p.id for p in cert.products} != {p.id for p in covered}:
             cert.products = covered
             changed = True
         if old_status != status:
-            if status == "verified":
-                cert.verified_by_id = None
-                cert.verified_by_name = actor_name
-                cert.verified_at = now_utc()
+            # Who verified it and when describe the current verification only.
+            verified = status == "verified"
+            cert.verified_by_id = None
+            cert.verified_by_name = actor_name if verified else None
+            cert.verified_at = now_utc() if verified else None
             db.session.flush()
             db.session.add(CertificateEvent(
                 certificate_id=cert.id, from_status=old_status, to_status=status,
