@@ -1,6 +1,6 @@
 """What every page shares: template helpers, error pages, the signed-in user."""
 from flask import abort, render_template, request
-from flask_babel import format_date, gettext as _
+from flask_babel import format_date, format_datetime, gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 
@@ -19,8 +19,7 @@ def load_user(user_id):
 
 
 def _format_wita(moment, fmt="d MMM yyyy HH:mm"):
-    from flask_babel import format_datetime
-
+    """A stored UTC time as NTT reads it: ``29 Nov 2026 12:40 WITA``."""
     return format_datetime(to_wita(moment), fmt) + " WITA" if moment else ""
 
 

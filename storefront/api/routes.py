@@ -68,8 +68,9 @@ def products():
     stmt, f = _statement(today)
     if f.problems:
         return jsonify(error="bad_request", problems=f.problems), 400
-    per_page = request.args.get("per_page", "50")
-    per_page = min(int(per_page), current_app.config["API_PAGE_SIZE_MAX"]) if per_page.isdigit() and int(per_page) > 0 else 50
+    per_page = request.args.get("per_page", "")
+    per_page = int(per_page) if per_page.isdigit() and 0 < int(per_page) < 10**6 else 50
+    per_page = min(per_page, current_app.config["API_PAGE_SIZE_MAX"])
     page = browse.paginate(stmt, f.page, per_page)
     papers = papers_by_product(page.items, today)
     args = {k: v for k, v in request.args.items() if k != "page"}
