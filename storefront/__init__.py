@@ -33,11 +33,15 @@ def create_app(config=None):
 
     from . import health, media
     from .accounts import routes as accounts
+    from .admin import routes as office
     from .api import routes as api
     from .catalog import routes as catalog
+    from .legality import routes as legality
+    from .portal import routes as portal
     from .villages import routes as villages
 
-    for blueprint in (health.bp, media.bp, catalog.bp, villages.bp, api.bp, accounts.bp):
+    for blueprint in (health.bp, media.bp, catalog.bp, villages.bp, api.bp, accounts.bp,
+                      legality.bp, portal.bp, office.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
 

@@ -11,6 +11,7 @@ from .extensions import db
 
 catalog_cli = AppGroup("catalog", help="Import and demo catalogue.")
 user_cli = AppGroup("user", help="Accounts for villages, verifiers and admins.")
+legality_cli = AppGroup("legality", help="Legality papers: reminders and notices.")
 
 
 #: Length of the columns that keep a verifier's name (``verified_by_name``, ``actor_name``).
@@ -88,6 +89,20 @@ def create_user_command(email, name, role, village_slug, password):
     click.echo(f"Created {user.role} {user.email}.")
 
 
+@legality_cli.command("remind")
+def remind_command():
+    """E-mail villages about papers expiring in 60, 30 and 7 days (once each), and the office
+    about products that became hidden. Meant for a daily timer."""
+    from .clock import today_wita
+    from .legality.reminders import notify_hidden_products, send_expiry_reminders
+
+    today = today_wita()
+    lines = send_expiry_reminders(today) + notify_hidden_products(today)
+    for line in lines or ["nothing to send"]:
+        click.echo(line)
+
+
 def init_app(app):
     app.cli.add_command(catalog_cli)
     app.cli.add_command(user_cli)
+    app.cli.add_command(legality_cli)

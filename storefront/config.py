@@ -55,6 +55,19 @@ def load_config(app, overrides=None):
     cfg["OFFICE_NAME"] = env.get(
         "OFFICE_NAME", "Pemerintah Provinsi Nusa Tenggara Timur"
     )
+    cfg["SCAN_ROOT"] = env.get("SCAN_ROOT") or str(instance / "scans")
+    # Uploads above this are cut off by Flask (413); scans themselves may be 5 MB.
+    cfg["MAX_CONTENT_LENGTH"] = 6 * 1024 * 1024
+    cfg["MAIL_SERVER"] = env.get("MAIL_SERVER") or None
+    cfg["MAIL_PORT"] = int(env.get("MAIL_PORT", 25))
+    cfg["MAIL_USERNAME"] = env.get("MAIL_USERNAME") or None
+    cfg["MAIL_PASSWORD"] = env.get("MAIL_PASSWORD") or None
+    cfg["MAIL_STARTTLS"] = env.get("MAIL_STARTTLS", "").lower() in ("1", "true", "yes")
+    cfg["MAIL_TIMEOUT"] = int(env.get("MAIL_TIMEOUT", 20))
+    cfg["MAIL_FROM"] = env.get("MAIL_FROM", "Produk Desa NTT <noreply@produkdesa-ntt.example>")
+    #: Where the office's notices go; empty means every active verifier and admin.
+    cfg["OFFICE_EMAIL"] = env.get("OFFICE_EMAIL", "")
+    cfg["INVITATION_DAYS"] = int(env.get("INVITATION_DAYS", 7))
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg["WTF_CSRF_TIME_LIMIT"] = None  # a form left open on a slow phone must still submit

@@ -1,5 +1,5 @@
 """Bahasa Indonesia first, English by choice (remembered in a cookie)."""
-from flask import Blueprint, current_app, redirect, request
+from flask import Blueprint, current_app, has_request_context, redirect, request
 from flask_babel import get_locale
 
 from .extensions import babel
@@ -11,6 +11,8 @@ bp = Blueprint("i18n", __name__)
 
 def select_locale():
     """The chosen language, else Indonesian: the shop speaks Indonesian by default."""
+    if not has_request_context():  # CLI commands and background work speak Indonesian
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in current_app.config["LANGUAGES"]:
         return chosen

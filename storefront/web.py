@@ -72,6 +72,14 @@ def init_app(app):
     def csrf_failed(error):
         return _error_page(400, _("The form has expired"), _("For your security the form could not be sent. Please go back, reload the page and try again."))
 
+    @app.errorhandler(403)
+    def forbidden(error):
+        return _error_page(403, _("Not allowed"), _("Your account cannot open this page."))
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return _error_page(413, _("File too large"), _("The file is larger than 5 MB. Scan at a lower resolution or save it as JPEG, then try again."))
+
     @app.errorhandler(404)
     def not_found(error):
         return _error_page(404, _("Page not found"), _("This page does not exist, or the product is not currently for sale."))

@@ -70,6 +70,9 @@ def app(database_url, tmp_path):
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MEDIA_ROOT": str(tmp_path / "media"),
+        "SCAN_ROOT": str(tmp_path / "scans"),
+        "MAIL_SERVER": None,
+        "OFFICE_EMAIL": "",
         "SERVER_NAME": "shop.test",
     })
     with app.app_context():

@@ -89,3 +89,14 @@ def make_user(role="customer", village=None, email=None, password="a-long-test-p
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def sign_in(client, user, password="a-long-test-password"):
+    """Sign ``user`` in through the real form, CSRF token and all."""
+    import re
+
+    page = client.get("/masuk").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = client.post("/masuk", data={"csrf_token": token, "email": user.email, "password": password})
+    assert response.status_code == 303, "sign-in failed"
+    return client

@@ -49,3 +49,22 @@ class User(UserMixin, db.Model):
 
     def __repr__(self):
         return f"<User {self.email} {self.role}>"
+
+
+class Invitation(db.Model):
+    """An invitation for a village member: a link that works once, until it expires."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(120))
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), index=True)
+    #: SHA-256 of the token in the link; the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    expires_at = mapped_column(DateTime(timezone=True), nullable=False)
+    accepted_at = mapped_column(DateTime(timezone=True))
+    created_at = mapped_column(DateTime(timezone=True), default=now_utc)
+
+    village = relationship("Village", lazy="raise")

@@ -4,8 +4,10 @@ from flask_babel import gettext as _
 from flask_login import login_required, login_user, logout_user
 
 from ..urls import safe_next
-from .forms import SignInForm
-from .services import authenticate
+from ..extensions import db
+from ..villages.models import Village
+from .forms import AcceptInvitationForm, SignInForm
+from .services import AccountError, accept_invitation as accept, authenticate, find_invitation
 
 bp = Blueprint("accounts", __name__)
 
@@ -30,3 +32,28 @@ def sign_out():
     logout_user()
     flash(_("You have signed out."), "success")
     return redirect(url_for("catalog.home"), code=303)
+
+
+@bp.route("/undangan/<token>", methods=["GET", "POST"])
+def accept_invitation(token):
+    """A village member opens the e-mailed link and chooses a password."""
+    try:
+        invitation = find_invitation(token)
+    except AccountError as exc:
+        return render_template("accounts/invitation_closed.html", message=str(exc)), 410
+    form = AcceptInvitationForm(data={"name": invitation.name})
+    if form.validate_on_submit():
+        try:
+            user = accept(token, name=form.name.data, password=form.password.data)
+        except AccountError as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(_("Welcome, %(name)s.", name=user.name), "success")
+            return redirect(url_for("portal.home"), code=303)
+    status = 422 if form.is_submitted() else 200
+    village = db.session.get(Village, invitation.village_id)
+    return render_template("accounts/accept_invitation.html", form=form, invitation=invitation,
+                           village=village), status

@@ -1,10 +1,20 @@
 """Categories, products and their photos."""
+import secrets
 from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String,
                         Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
 from ..extensions import db
+
+
+#: Crockford's base32: no I, L, O or U, so a code read off a label cannot be misread.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_verification_code():
+    """A short public code for a product's legality page and QR label, e.g. ``K7M2QX9D``."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
 class Category(db.Model):
@@ -52,6 +62,9 @@ class Product(db.Model):
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     #: Declared non-halal (e.g. pork se'i): needs no halal paper, always labelled.
     non_halal: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Public code printed on the QR label; ``/verifikasi/<code>`` shows the product's papers.
+    verification_code: Mapped[str] = mapped_column(
+        String(12), unique=True, default=new_verification_code)
     created_at = mapped_column(DateTime(timezone=True), default=now_utc, index=True)
     updated_at = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
 

@@ -37,19 +37,24 @@ def _covered_by(kinds, on):
     )
 
 
+def listing_clauses(on=None):
+    """The rule's clauses as named SQL conditions over ``Product``, ``Village`` and ``Category``.
+
+    ``sellable_condition`` is all of them; ``explain_listing`` reports which ones fail.
+    """
+    on = on or today_wita()
+    return {
+        "published": Product.published,
+        "village_active": Village.active,
+        "nib": _village_holds(("nib",), on),
+        "food_permit": or_(not_(Category.is_food), _covered_by(FOOD_PERMIT_KINDS, on)),
+        "halal": or_(not_(Category.is_food), Product.non_halal, _covered_by(("halal",), on)),
+    }
+
+
 def sellable_condition(on=None):
     """SQL condition over ``Product``, ``Village`` and ``Category`` (all three joined)."""
-    on = on or today_wita()
-    food_papers = and_(
-        _covered_by(FOOD_PERMIT_KINDS, on),
-        or_(Product.non_halal, _covered_by(("halal",), on)),
-    )
-    return and_(
-        Product.published,
-        Village.active,
-        _village_holds(("nib",), on),
-        or_(not_(Category.is_food), food_papers),
-    )
+    return and_(*listing_clauses(on).values())
 
 
 def sellable_products(on=None):
@@ -74,6 +79,18 @@ def sellable_product_ids(on=None):
         .join(Product.category)
         .where(sellable_condition(on))
     )
+
+
+def explain_listing(product_ids, on=None):
+    """Map product id -> names of the rule's clauses it fails (empty: sellable)."""
+    clauses = listing_clauses(on)
+    stmt = (
+        select(Product.id, *(clause.label(name) for name, clause in clauses.items()))
+        .join(Product.village).join(Product.category)
+        .where(Product.id.in_(list(product_ids)))
+    )
+    return {row.id: [name for name in clauses if not getattr(row, name)]
+            for row in db.session.execute(stmt)}
 
 
 def is_sellable(product_id, on=None):

@@ -9,6 +9,8 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
+from ..accounts.models import User
+from ..accounts.services import create_user
 from ..catalog.importer import import_catalog
 from ..catalog.models import Category, Product, ProductPhoto
 from ..extensions import db
@@ -31,6 +33,30 @@ def load_demo(force=False):
     if not report.ok:
         raise RuntimeError("the demo catalogue does not import cleanly")
     yield f"Photos drawn: {add_missing_photos()}"
+    yield from add_demo_accounts()
+
+
+#: Demo sign-ins, printed by ``make run`` and listed in the README. Demo data only.
+DEMO_PASSWORD = "desa-demo-ntt"
+DEMO_ACCOUNTS = (
+    ("admin@demo.produkdesa-ntt.example", "Admin Demo", "admin", None),
+    ("verifikator@demo.produkdesa-ntt.example", "Maria Verifikator", "verifier", None),
+    ("ratogesa@demo.produkdesa-ntt.example", "Yohanes (Ratogesa)", "village_member", "ratogesa-golewa"),
+    ("watublapi@demo.produkdesa-ntt.example", "Ina (Watublapi)", "village_member", "watublapi-hewokloang"),
+)
+
+
+def add_demo_accounts():
+    """Accounts to try the office and village sides with; skipped where they exist."""
+    for email, name, role, village_slug in DEMO_ACCOUNTS:
+        if db.session.scalar(select(func.count()).where(User.email == email)):
+            continue
+        village_id = None
+        if village_slug:
+            village_id = db.session.scalar(select(Village.id).where(Village.slug == village_slug))
+        create_user(email=email, name=name, password=DEMO_PASSWORD, role=role, village_id=village_id)
+        yield f"Demo account: {email} / {DEMO_PASSWORD} ({role}{', ' + village_slug if village_slug else ''})"
+    db.session.commit()
 
 
 def add_missing_photos():

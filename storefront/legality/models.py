@@ -1,6 +1,6 @@
 """Legality papers (certificates) and the audit trail of their status."""
-from sqlalchemy import (CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer,
-                        String, Table, Text)
+from sqlalchemy import (Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index,
+                        Integer, String, Table, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -62,6 +62,10 @@ class Certificate(db.Model):
         "CertificateEvent", order_by="CertificateEvent.id", lazy="raise",
         back_populates="certificate", cascade="all, delete-orphan",
     )
+    scans = relationship(
+        "CertificateScan", order_by="CertificateScan.id", lazy="raise",
+        back_populates="certificate", cascade="all, delete-orphan",
+    )
 
     def is_current(self, on):
         """Mirror of the query rule, for objects already loaded."""
@@ -89,3 +93,53 @@ class CertificateEvent(db.Model):
     created_at = mapped_column(DateTime(timezone=True), default=now_utc)
 
     certificate = relationship("Certificate", back_populates="events", lazy="raise")
+
+
+class CertificateScan(db.Model):
+    """A scan of the paper as uploaded by the village; the newest one is the one reviewed."""
+
+    __tablename__ = "certificate_scans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE"), index=True)
+    #: File name in the private scan store (``SCAN_ROOT``), never under ``static/``.
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    #: ``application/pdf``, ``image/jpeg`` or ``image/png``, decided from the content.
+    content_type: Mapped[str] = mapped_column(String(40))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    #: The uploader's file name, for display only.
+    original_name: Mapped[str] = mapped_column(String(200), default="")
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at = mapped_column(DateTime(timezone=True), default=now_utc)
+
+    certificate = relationship("Certificate", back_populates="scans", lazy="raise")
+
+
+class ExpiryReminder(db.Model):
+    """One reminder e-mail about a paper's coming expiry; each threshold is sent once."""
+
+    __tablename__ = "expiry_reminders"
+    __table_args__ = (UniqueConstraint("certificate_id", "days_before", "expires_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id", ondelete="CASCADE"))
+    #: 60, 30 or 7.
+    days_before: Mapped[int] = mapped_column(Integer)
+    #: The expiry date the reminder was about: a renewed paper gets its reminders again.
+    expires_on = mapped_column(Date, nullable=False)
+    sent_at = mapped_column(DateTime(timezone=True), default=now_utc)
+
+
+class ListingState(db.Model):
+    """Whether a product was sellable when ``flask legality remind`` last looked.
+
+    Lets the office be told once about each product that became hidden.
+    """
+
+    __tablename__ = "listing_states"
+
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
+    sellable: Mapped[bool] = mapped_column(Boolean)
+    changed_at = mapped_column(DateTime(timezone=True), default=now_utc)

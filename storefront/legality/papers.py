@@ -95,3 +95,27 @@ def village_wide_papers(village_id, on):
         .order_by(Certificate.kind, Certificate.number)
     )
     return db.session.scalars(stmt).all()
+
+
+def papers_for_proof(product):
+    """Every paper a shopper may want to check for ``product``, whatever its state.
+
+    The village's group-wide papers and those listing the product; rejected submissions are
+    left out (they were never in force). Newest first within a kind.
+    """
+    covering = select(certificate_products.c.certificate_id).where(
+        certificate_products.c.product_id == product.id)
+    stmt = (
+        select(Certificate)
+        .where(Certificate.village_id == product.village_id, Certificate.status != "rejected")
+        .where((Certificate.id.in_(covering)) | Certificate.kind.in_(("nib", "trademark")))
+    )
+    papers = db.session.scalars(stmt).all()
+    return sorted(papers, key=lambda c: (KIND_ORDER[c.kind], -(c.issued_on.toordinal())))
+
+
+def paper_state(certificate, on):
+    """``valid``, ``expired``, ``pending``, ``rejected`` or ``revoked``, as a shopper reads it."""
+    if certificate.status == "verified":
+        return "valid" if certificate.is_current(on) else "expired"
+    return certificate.status

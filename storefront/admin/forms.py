@@ -1,0 +1,41 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+
+from ..villages.models import GROUP_TYPES
+from ..villages.regions import REGENCIES
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class VillageForm(FlaskForm):
+    name = StringField(_l("Village name"), filters=[_strip], validators=[
+        DataRequired(_l("Enter the village's name.")), Length(max=120)])
+    slug = StringField(_l("Web address (lower-case letters, digits and hyphens)"), filters=[_strip],
+                       validators=[DataRequired(_l("Enter the web address.")), Length(max=80),
+                                   Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+                                          message=_l("Use lower-case letters, digits and hyphens only."))])
+    regency_code = SelectField(_l("Regency or city"), choices=list(REGENCIES.items()))
+    district = StringField(_l("District (kecamatan)"), filters=[_strip], validators=[Length(max=120)])
+    group_name = StringField(_l("Producer group"), filters=[_strip], validators=[
+        DataRequired(_l("Enter the producer group's name.")), Length(max=160)])
+    group_type = SelectField(_l("Kind of group"), choices=[(k, v[0]) for k, v in GROUP_TYPES.items()])
+    phone = StringField(_l("Phone / WhatsApp (+62)"), filters=[_strip], validators=[Optional(), Length(max=30)])
+    email = EmailField(_l("E-mail"), filters=[_strip], validators=[
+        Optional(), Email(_l("Enter a valid e-mail address, e.g. nama@contoh.id.")), Length(max=254)])
+    story = TextAreaField(_l("Story"), validators=[Length(max=5000)])
+
+
+class InviteForm(FlaskForm):
+    name = StringField(_l("Name"), filters=[_strip], validators=[
+        DataRequired(_l("Enter the person's name.")), Length(max=120)])
+    email = EmailField(_l("E-mail"), filters=[_strip], validators=[
+        DataRequired(_l("Enter your e-mail address.")),
+        Email(_l("Enter a valid e-mail address, e.g. nama@contoh.id.")), Length(max=254)])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=[("customer", _l("Customer")), ("verifier", _l("Verifier"))])

@@ -1,0 +1,41 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from .papers import KIND_INFO
+
+
+class CheckboxList(SelectMultipleField):
+    """Checkboxes rather than a multi-select: easier on a phone, works without JavaScript."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class PaperForm(FlaskForm):
+    kind = SelectField(_l("Kind of paper"), validators=[InputRequired(_l("Choose the kind of paper."))])
+    number = StringField(_l("Number, exactly as printed"), validators=[
+        DataRequired(_l("Enter the number exactly as printed on the paper.")),
+        Length(max=60, message=_l("The number is too long."))])
+    issued_on = DateField(_l("Issued on"), validators=[InputRequired(_l("Enter the issue date."))])
+    expires_on = DateField(_l("Valid until (leave empty if it has no end)"), validators=[Optional()])
+    products = CheckboxList(_l("Products this paper covers"), coerce=int, validate_choice=False)
+    scan = FileField(_l("Scan or photo of the paper (PDF, JPEG or PNG, at most 5 MB)"),
+                     render_kw={"accept": "application/pdf,image/jpeg,image/png"})
+
+    def __init__(self, *args, products=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [("", _l("Choose…"))] + [(k, info[0]) for k, info in KIND_INFO.items()]
+        self.products.choices = [(p.id, f"{p.name} ({p.sku})") for p in products]
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Reason (the village will see it)"), validators=[
+        DataRequired(_l("Give the reason, so the village knows what to fix.")),
+        Length(max=2000, message=_l("Keep the reason under 2,000 characters."))])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""

@@ -1,0 +1,84 @@
+"""Public proof of legality (``/verifikasi/<code>``, QR labels) and the private scans."""
+import io
+
+import segno
+from flask import Blueprint, abort, make_response, render_template, send_from_directory, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..access import may_see_village_papers
+from ..catalog.models import Product
+from ..catalog.sellable import explain_listing
+from ..clock import today_wita
+from ..extensions import db
+from ..villages.models import Village
+from .models import Certificate, CertificateScan
+from .papers import issuer, paper_state, papers_for_proof
+from .scans import scan_root
+
+bp = Blueprint("legality", __name__)
+
+
+def product_by_code(code):
+    product = db.session.scalars(
+        select(Product).where(Product.verification_code == code.strip().upper())).one_or_none()
+    if product is None:
+        abort(404)
+    return product
+
+
+@bp.get("/verifikasi/<code>")
+def proof(code):
+    """A product's legality today, for a shopper holding its label: for hidden products too."""
+    product = product_by_code(code)
+    village = db.session.get(Village, product.village_id)
+    today = today_wita()
+    failing = explain_listing([product.id], today)[product.id]
+    papers = papers_for_proof(product)
+    return render_template(
+        "legality/proof.html", product=product, village=village, papers=papers,
+        sellable=not failing, failing=failing, today=today,
+        states={p.id: paper_state(p, today) for p in papers},
+        issuers={p.id: issuer(p, village.regency_name) for p in papers},
+    )
+
+
+def _qr(product):
+    return segno.make(url_for("legality.proof", code=product.verification_code, _external=True),
+                      error="m")
+
+
+def qr_svg_inline(product, scale=3):
+    """The QR code as inline SVG markup, for printable label sheets."""
+    return _qr(product).svg_inline(scale=scale, border=2, omitsize=False)
+
+
+@bp.get("/verifikasi/<code>/label.svg")
+def label_svg(code):
+    """A QR code (SVG) that opens the product's proof page, for packaging and shop shelves."""
+    product = product_by_code(code)
+    out = io.BytesIO()
+    _qr(product).save(out, kind="svg", scale=8, border=4,
+                      title=f"{product.name} — {product.verification_code}")
+    response = make_response(out.getvalue())
+    response.mimetype = "image/svg+xml"
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@bp.get("/dokumen/scan/<int:scan_id>")
+def scan(scan_id):
+    """A paper's scan, for its own village's members and the office only; never as HTML."""
+    row = db.session.execute(
+        select(CertificateScan, Certificate.village_id)
+        .join(Certificate, Certificate.id == CertificateScan.certificate_id)
+        .where(CertificateScan.id == scan_id)).one_or_none()
+    if row is None or not may_see_village_papers(current_user, row.village_id):
+        abort(404)
+    item = row.CertificateScan
+    response = send_from_directory(scan_root(), item.key, mimetype=item.content_type,
+                                   download_name=f"scan-{item.id}.{item.key.rpartition('.')[2]}")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; frame-ancestors 'self'"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response

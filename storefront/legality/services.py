@@ -1,0 +1,191 @@
+"""Legality verbs: submit a paper, resubmit a corrected one, verify, reject, revoke.
+
+Each function changes one paper, writes its audit row and flushes; the caller commits once.
+"""
+from dataclasses import dataclass
+from datetime import date
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from ..catalog.models import Product
+from ..clock import now_utc, today_wita
+from ..extensions import db
+from .formats import NumberFormatError, normalise_number
+from .models import KINDS, VILLAGE_WIDE_KINDS, Certificate, CertificateEvent, CertificateScan
+from .scans import store_scan
+
+#: (from, to) -> who may make the move. Anything not listed is refused.
+TRANSITIONS = {
+    ("pending", "verified"): "office",
+    ("pending", "rejected"): "office",
+    ("verified", "revoked"): "office",
+    ("rejected", "pending"): "village",  # a corrected paper, resubmitted
+}
+REASON_REQUIRED = {"rejected", "revoked"}
+#: Kinds that must name at least one product.
+PRODUCT_KINDS = ("pirt", "bpom_md", "halal")
+
+
+class LegalityError(ValueError):
+    """A request about a paper that cannot be carried out; the message is for the user."""
+
+
+class TransitionError(LegalityError):
+    """The paper's status cannot move that way (e.g. verifying a revoked paper)."""
+
+
+@dataclass
+class PaperData:
+    """What a village types about a paper."""
+
+    kind: str
+    number: str
+    issued_on: date
+    expires_on: date | None
+    product_ids: list
+
+
+def clean_number(kind, raw):
+    """The printed form when the number matches its kind's format, else the text as typed.
+
+    Villages are never turned away on format alone: the office sees a flag and decides.
+    """
+    try:
+        return normalise_number(kind, raw)
+    except NumberFormatError:
+        return " ".join(str(raw or "").split()).upper()
+
+
+def number_looks_right(certificate):
+    try:
+        return normalise_number(certificate.kind, certificate.number) == certificate.number
+    except NumberFormatError:
+        return False
+
+
+def _actor_name(user):
+    return f"{user.name} ({user.email})"[:160]
+
+
+def _record(certificate, from_status, to_status, actor, reason):
+    db.session.add(CertificateEvent(
+        certificate_id=certificate.id, from_status=from_status, to_status=to_status,
+        actor_id=actor.id if actor else None, actor_name=_actor_name(actor) if actor else "system",
+        reason=reason or ""))
+
+
+def _check_paper(data, village_id, certificate=None):
+    if data.kind not in KINDS:
+        raise LegalityError(_("Choose the kind of paper."))
+    number = clean_number(data.kind, data.number)
+    if not number or len(number) > 60:
+        raise LegalityError(_("Enter the number exactly as printed on the paper."))
+    today = today_wita()
+    if data.issued_on > today:
+        raise LegalityError(_("The issue date cannot be in the future."))
+    if data.expires_on is not None:
+        if data.expires_on < data.issued_on:
+            raise LegalityError(_("The expiry date cannot be before the issue date."))
+        if data.expires_on < today:
+            raise LegalityError(_("This paper has already expired; submit the renewed paper instead."))
+    clash = db.session.scalars(select(Certificate).where(func.upper(Certificate.number) == number.upper())).first()
+    if clash is not None and clash is not certificate:
+        raise LegalityError(_("A paper with number %(number)s is already registered.", number=number))
+    product_ids = sorted(set(data.product_ids or []))
+    if data.kind in VILLAGE_WIDE_KINDS:
+        product_ids = []
+    elif data.kind in PRODUCT_KINDS and not product_ids:
+        raise LegalityError(_("Choose the products this paper covers."))
+    products = []
+    if product_ids:
+        products = db.session.scalars(
+            select(Product).where(Product.id.in_(product_ids), Product.village_id == village_id)
+        ).all()
+        if len(products) != len(product_ids):
+            raise LegalityError(_("A paper can only cover your own village's products."))
+    return number, products
+
+
+def submit_certificate(*, village_id, actor, data, scan):
+    """A village submits a paper with its scan; it waits in the office's queue as pending."""
+    number, products = _check_paper(data, village_id)
+    certificate = Certificate(
+        kind=data.kind, number=number, village_id=village_id, issued_on=data.issued_on,
+        expires_on=data.expires_on, status="pending", products=products)
+    db.session.add(certificate)
+    db.session.flush()
+    _add_scan(certificate, scan, actor)
+    _record(certificate, None, "pending", actor, _("submitted by the village"))
+    db.session.flush()
+    return certificate
+
+
+def resubmit_certificate(certificate, *, actor, data, scan=None):
+    """A rejected paper comes back corrected (and, if given, with a new scan) as pending."""
+    if certificate.status != "rejected":
+        raise TransitionError(_("Only a rejected paper can be corrected and sent again."))
+    if data.kind != certificate.kind:
+        raise LegalityError(_("A corrected paper keeps its kind; submit a new paper for another kind."))
+    number, products = _check_paper(data, certificate.village_id, certificate)
+    certificate.number = number
+    certificate.issued_on = data.issued_on
+    certificate.expires_on = data.expires_on
+    certificate.products = products
+    if scan is not None:
+        _add_scan(certificate, scan, actor)
+    change_certificate_status(certificate, "pending", actor, _("corrected and sent again by the village"),
+                              side="village")
+    return certificate
+
+
+def _add_scan(certificate, scan, actor):
+    key = store_scan(scan)
+    db.session.add(CertificateScan(
+        certificate_id=certificate.id, key=key, content_type=scan.content_type,
+        size_bytes=len(scan.data), original_name=scan.original_name,
+        uploaded_by_id=actor.id if actor else None))
+
+
+def change_certificate_status(certificate, to_status, actor, reason="", side="office"):
+    """Apply one allowed transition by ``side`` ("office" or "village"), with its audit row."""
+    from_status = certificate.status
+    allowed = TRANSITIONS.get((from_status, to_status))
+    if allowed is None or allowed != side:
+        raise TransitionError(_("A %(from)s paper cannot be marked %(to)s.",
+                                **{"from": status_label(from_status), "to": status_label(to_status)}))
+    reason = (reason or "").strip()
+    if to_status in REASON_REQUIRED and not reason:
+        raise LegalityError(_("Give the reason, so the village knows what to fix."))
+    certificate.status = to_status
+    if to_status == "verified":
+        certificate.verified_by_id = actor.id
+        certificate.verified_by_name = f"{actor.name}, {current_app.config['OFFICE_NAME']}"[:160]
+        certificate.verified_at = now_utc()
+    elif from_status == "verified":
+        certificate.verified_by_id = None
+        certificate.verified_by_name = None
+        certificate.verified_at = None
+    _record(certificate, from_status, to_status, actor, reason)
+    db.session.flush()
+    return certificate
+
+
+def verify_certificate(certificate, actor):
+    return change_certificate_status(certificate, "verified", actor)
+
+
+def reject_certificate(certificate, actor, reason):
+    return change_certificate_status(certificate, "rejected", actor, reason)
+
+
+def revoke_certificate(certificate, actor, reason):
+    return change_certificate_status(certificate, "revoked", actor, reason)
+
+
+def status_label(status):
+    return {
+        "pending": _("pending"), "verified": _("verified"),
+        "rejected": _("rejected"), "revoked": _("revoked"),
+    }.get(status, status)

@@ -1,0 +1,145 @@
+"""The village portal: a member's own village only. Papers (submit, follow, correct) and labels."""
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..access import member_required
+from ..catalog.models import Product
+from ..clock import today_wita
+from ..extensions import db
+from ..legality.forms import PaperForm
+from ..legality.labels import label_sheet
+from ..legality.models import Certificate
+from ..legality.papers import paper_state
+from ..legality.scans import ScanError, clean_scan
+from ..legality.services import LegalityError, PaperData, resubmit_certificate, submit_certificate
+from ..villages.models import Village
+
+bp = Blueprint("portal", __name__, url_prefix="/portal")
+
+
+def _village():
+    return db.session.get(Village, current_user.village_id)
+
+
+def _own_products():
+    return db.session.scalars(
+        select(Product).where(Product.village_id == current_user.village_id).order_by(Product.name)).all()
+
+
+def _own_certificate(certificate_id):
+    """A paper of the member's village, else 404: another village's papers do not exist here."""
+    certificate = db.session.scalars(
+        select(Certificate)
+        .where(Certificate.id == certificate_id, Certificate.village_id == current_user.village_id)
+        .options(selectinload(Certificate.products), selectinload(Certificate.events),
+                 selectinload(Certificate.scans))
+    ).one_or_none()
+    if certificate is None:
+        abort(404)
+    return certificate
+
+
+@bp.get("/")
+@member_required
+def home():
+    return redirect(url_for("portal.papers"))
+
+
+@bp.get("/dokumen")
+@member_required
+def papers():
+    """Each of the village's papers with its status and, when rejected, the office's reason."""
+    certificates = db.session.scalars(
+        select(Certificate).where(Certificate.village_id == current_user.village_id)
+        .options(selectinload(Certificate.products), selectinload(Certificate.events))
+        .order_by(Certificate.created_at.desc(), Certificate.id.desc())
+    ).all()
+    today = today_wita()
+    return render_template("portal/papers.html", village=_village(), certificates=certificates,
+                           states={c.id: paper_state(c, today) for c in certificates})
+
+
+def _paper_data(form):
+    return PaperData(kind=form.kind.data, number=form.number.data, issued_on=form.issued_on.data,
+                     expires_on=form.expires_on.data, product_ids=form.products.data or [])
+
+
+def _read_scan(form, required):
+    upload = form.scan.data
+    if not upload or not getattr(upload, "filename", ""):
+        if required:
+            form.scan.errors.append(_("Attach the scan or a clear photo of the paper."))
+        return None
+    try:
+        return clean_scan(upload)
+    except ScanError as exc:
+        form.scan.errors.append(str(exc))
+        return None
+
+
+@bp.route("/dokumen/baru", methods=["GET", "POST"])
+@member_required
+def submit_paper():
+    """Submit a paper with its scan for the office to verify."""
+    form = PaperForm(products=_own_products())
+    if form.validate_on_submit():
+        scan = _read_scan(form, required=True)
+        if scan is not None:
+            try:
+                certificate = submit_certificate(village_id=current_user.village_id, actor=current_user,
+                                                 data=_paper_data(form), scan=scan)
+            except LegalityError as exc:
+                db.session.rollback()
+                form.form_errors.append(str(exc))
+            else:
+                db.session.commit()
+                flash(_("Thank you. The office will check the paper; you will see its status here."), "success")
+                return redirect(url_for("portal.paper", certificate_id=certificate.id), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("portal/paper_form.html", form=form, certificate=None), status
+
+
+@bp.get("/dokumen/<int:certificate_id>")
+@member_required
+def paper(certificate_id):
+    certificate = _own_certificate(certificate_id)
+    return render_template("portal/paper.html", certificate=certificate,
+                           state=paper_state(certificate, today_wita()))
+
+
+@bp.route("/dokumen/<int:certificate_id>/ajukan-ulang", methods=["GET", "POST"])
+@member_required
+def resubmit_paper(certificate_id):
+    """Correct a rejected paper and send it again."""
+    certificate = _own_certificate(certificate_id)
+    if certificate.status != "rejected":
+        flash(_("Only a rejected paper can be corrected and sent again."), "warning")
+        return redirect(url_for("portal.paper", certificate_id=certificate.id), code=303)
+    # Pre-filled with what was sent before; a posted form overrides these values.
+    form = PaperForm(products=_own_products(), data={
+        "kind": certificate.kind, "number": certificate.number, "issued_on": certificate.issued_on,
+        "expires_on": certificate.expires_on, "products": [p.id for p in certificate.products]})
+    if form.validate_on_submit():
+        scan = _read_scan(form, required=False)
+        if not form.scan.errors:
+            try:
+                resubmit_certificate(certificate, actor=current_user, data=_paper_data(form), scan=scan)
+            except LegalityError as exc:
+                db.session.rollback()
+                form.form_errors.append(str(exc))
+            else:
+                db.session.commit()
+                flash(_("The corrected paper has been sent to the office again."), "success")
+                return redirect(url_for("portal.paper", certificate_id=certificate.id), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("portal/paper_form.html", form=form, certificate=certificate), status
+
+
+@bp.get("/label")
+@member_required
+def labels():
+    """A printable sheet of QR labels for every product of the village."""
+    return label_sheet(_village())
