@@ -20,7 +20,7 @@ from ..legality.labels import label_sheet
 from ..legality.models import KINDS, Certificate
 from ..legality.papers import paper_state
 from ..legality.services import (LegalityError, number_looks_right, reject_certificate,
-                                 revoke_certificate, verify_certificate)
+                                 revoke_certificate, status_label, verify_certificate)
 from ..mail import send_mail
 from ..villages.models import Village
 from ..villages.regions import REGENCIES
@@ -104,7 +104,7 @@ def _apply(certificate_id, action, needs_reason):
         flash(str(exc), "warning")
     else:
         db.session.commit()
-        flash(_("Saved: the paper is now %(status)s.", status=certificate.status), "success")
+        flash(_("Saved: the paper is now %(status)s.", status=status_label(certificate.status)), "success")
     return redirect(url_for("office.paper", certificate_id=certificate_id), code=303)
 
 
