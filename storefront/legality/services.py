@@ -155,6 +155,9 @@ def change_certificate_status(certificate, to_status, actor, reason="", side="of
     if allowed is None or allowed != side:
         raise TransitionError(_("A %(from)s paper cannot be marked %(to)s.",
                                 **{"from": status_label(from_status), "to": status_label(to_status)}))
+    if to_status == "verified" and certificate.expires_on and certificate.expires_on < today_wita():
+        raise TransitionError(_("This paper expired on %(date)s; ask the village for the renewed paper.",
+                                date=certificate.expires_on.isoformat()))
     reason = (reason or "").strip()
     if to_status in REASON_REQUIRED and not reason:
         raise LegalityError(_("Give the reason, so the village knows what to fix."))
