@@ -36,6 +36,7 @@ def _own_certificate(certificate_id):
         .where(Certificate.id == certificate_id, Certificate.village_id == current_user.village_id)
         .options(selectinload(Certificate.products), selectinload(Certificate.events),
                  selectinload(Certificate.scans))
+        .execution_options(populate_existing=True)
     ).one_or_none()
     if certificate is None:
         abort(404)
@@ -80,24 +81,37 @@ def _read_scan(form, required):
         return None
 
 
+def _save_paper(form, *, scan_required, save, message):
+    """Validate the form and scan, call ``save(data, scan)`` and commit once.
+
+    Returns the redirect to the paper on success; None leaves the form's errors to show.
+    """
+    if not form.validate_on_submit():
+        return None
+    scan = _read_scan(form, required=scan_required)
+    if form.scan.errors:
+        return None
+    try:
+        certificate = save(_paper_data(form), scan)
+    except LegalityError as exc:
+        db.session.rollback()
+        form.form_errors.append(str(exc))
+        return None
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("portal.paper", certificate_id=certificate.id), code=303)
+
+
 @bp.route("/dokumen/baru", methods=["GET", "POST"])
 @member_required
 def submit_paper():
     """Submit a paper with its scan for the office to verify."""
     form = PaperForm(products=_own_products())
-    if form.validate_on_submit():
-        scan = _read_scan(form, required=True)
-        if scan is not None:
-            try:
-                certificate = submit_certificate(village_id=current_user.village_id, actor=current_user,
-                                                 data=_paper_data(form), scan=scan)
-            except LegalityError as exc:
-                db.session.rollback()
-                form.form_errors.append(str(exc))
-            else:
-                db.session.commit()
-                flash(_("Thank you. The office will check the paper; you will see its status here."), "success")
-                return redirect(url_for("portal.paper", certificate_id=certificate.id), code=303)
+    done = _save_paper(form, scan_required=True, save=lambda data, scan: submit_certificate(
+        village_id=current_user.village_id, actor=current_user, data=data, scan=scan),
+        message=_("Thank you. The office will check the paper; you will see its status here."))
+    if done:
+        return done
     status = 422 if form.is_submitted() else 200
     return render_template("portal/paper_form.html", form=form, certificate=None), status
 
@@ -122,18 +136,12 @@ def resubmit_paper(certificate_id):
     form = PaperForm(products=_own_products(), data={
         "kind": certificate.kind, "number": certificate.number, "issued_on": certificate.issued_on,
         "expires_on": certificate.expires_on, "products": [p.id for p in certificate.products]})
-    if form.validate_on_submit():
-        scan = _read_scan(form, required=False)
-        if not form.scan.errors:
-            try:
-                resubmit_certificate(certificate, actor=current_user, data=_paper_data(form), scan=scan)
-            except LegalityError as exc:
-                db.session.rollback()
-                form.form_errors.append(str(exc))
-            else:
-                db.session.commit()
-                flash(_("The corrected paper has been sent to the office again."), "success")
-                return redirect(url_for("portal.paper", certificate_id=certificate.id), code=303)
+    done = _save_paper(form, scan_required=False, save=lambda data, scan: resubmit_certificate(
+        certificate, actor=current_user, data=data, scan=scan),
+        message=_("The corrected paper has been sent to the office again."))
+    if done:
+        return done
+    certificate = _own_certificate(certificate_id)  # a failed save rolled back and expired it
     status = 422 if form.is_submitted() else 200
     return render_template("portal/paper_form.html", form=form, certificate=certificate), status
 
