@@ -64,6 +64,18 @@ def backend(database_url):
     return "postgresql" if database_url.startswith("postgresql") else "sqlite"
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context, as in a real server.
+
+    Otherwise requests share the test's app context, and with it ``g`` (cached locale, signed-in
+    user) and the database session.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app({
@@ -75,6 +87,7 @@ def app(database_url, tmp_path):
         "OFFICE_EMAIL": "",
         "SERVER_NAME": "shop.test",
     })
+    app.test_client_class = FreshContextClient
     with app.app_context():
         yield app
         db.session.remove()
@@ -93,21 +106,8 @@ def _empty_tables():
                 conn.execute(table.delete())
 
 
-class FreshContextClient(FlaskClient):
-    """Each request gets its own app context, as in a real server.
-
-    Otherwise requests share the test's app context, and with it ``g`` (cached locale, signed-in
-    user) and the database session.
-    """
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
 @pytest.fixture
 def client(app):
-    app.test_client_class = FreshContextClient
     return app.test_client()
 
 
