@@ -9,6 +9,7 @@ from .clock import to_wita
 from .contact import display_phone, whatsapp_number
 from .extensions import db, login_manager
 from .legality.papers import check_url, kind_label
+from .legality.services import status_label
 from .media import media_url
 from .money import format_idr
 
@@ -37,7 +38,8 @@ def init_app(app):
         idr=format_idr, wita=_format_wita, phone=display_phone, wa=whatsapp_number,
         date=lambda d: format_date(d, "d MMMM yyyy") if d else "",
     )
-    app.jinja_env.globals.update(media_url=media_url, kind_label=kind_label, check_url=check_url)
+    app.jinja_env.globals.update(media_url=media_url, kind_label=kind_label, check_url=check_url,
+                                 status_label=status_label)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -72,12 +72,17 @@ def _clean_image(data, extension):
                 if width * height > MAX_PIXELS:
                     raise ScanError(_("The image is too large (%(w)s × %(h)s pixels). Scan at 300 dpi or less.",
                                       w=width, h=height))
-                expected = "JPEG" if extension == "jpg" else "PNG"
-                if image.format != expected:
+                # Phone cameras write multi-picture JPEGs, which Pillow calls MPO.
+                expected = ("JPEG", "MPO") if extension == "jpg" else ("PNG",)
+                if image.format not in expected:
                     raise ScanError(_("Only PDF, JPEG or PNG files can be uploaded."))
                 image.load()
                 image = ImageOps.exif_transpose(image)
                 image.thumbnail((MAX_SIDE, MAX_SIDE))
+                if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+                    # 16-bit greyscale: scale to 8 bits, or every light pixel turns white.
+                    image = image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+                image.info.clear()  # comments, ICC, text chunks: nothing of the uploader's goes back out
                 out = io.BytesIO()
                 if extension == "jpg":
                     image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
@@ -108,7 +113,11 @@ def _clean_pdf(data):
             raise ScanError(_("The PDF has more than %(n)s pages. Upload only the paper itself.", n=MAX_PDF_PAGES))
         writer = PdfWriter()
         for page in reader.pages:
-            writer.add_page(page)
+            added = writer.add_page(page)
+            # Page actions and annotations can carry scripts and links; a scan needs neither.
+            for key in ("/AA", "/Annots"):
+                if key in added:
+                    del added[key]
         out = io.BytesIO()
         writer.write(out)
         return out.getvalue()
