@@ -100,17 +100,25 @@ def village_wide_papers(village_id, on):
 def papers_for_proof(product):
     """Every paper a shopper may want to check for ``product``, whatever its state.
 
-    The village's group-wide papers and those listing the product; rejected submissions are
-    left out (they were never in force). Newest first within a kind.
+    The village's NIB, papers listing the product, and badges (trademark, geographical
+    indication) that list no product and so stand for the whole group, as on the product
+    page. Rejected submissions are left out: they were never in force.
     """
-    covering = select(certificate_products.c.certificate_id).where(
-        certificate_products.c.product_id == product.id)
-    stmt = (
-        select(Certificate)
-        .where(Certificate.village_id == product.village_id, Certificate.status != "rejected")
-        .where((Certificate.id.in_(covering)) | Certificate.kind.in_(("nib", "trademark")))
-    )
-    papers = db.session.scalars(stmt).all()
+    certificates = db.session.scalars(
+        select(Certificate).where(Certificate.village_id == product.village_id,
+                                  Certificate.status != "rejected")).all()
+    listed = defaultdict(set)
+    if certificates:
+        rows = db.session.execute(
+            select(certificate_products.c.certificate_id, certificate_products.c.product_id)
+            .where(certificate_products.c.certificate_id.in_([c.id for c in certificates])))
+        for certificate_id, product_id in rows:
+            listed[certificate_id].add(product_id)
+    papers = [
+        c for c in certificates
+        if c.kind == "nib" or product.id in listed[c.id]
+        or (c.kind in BADGE_KINDS and not listed[c.id])
+    ]
     return sorted(papers, key=lambda c: (KIND_ORDER[c.kind], -(c.issued_on.toordinal())))
 
 

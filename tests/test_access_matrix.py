@@ -1,0 +1,614 @@
+"""Who may open and do what: every route of the village portal, the office, the legality pages
+and invitations, for every kind of visitor.
+
+The tables below are the access rules. A route of those blueprints that is not in the tables
+fails ``test_every_route_has_an_access_rule``, so a new route cannot ship without one.
+"""
+import io
+from datetime import date, timedelta
+from itertools import count
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from flask import url_for
+from PIL import Image
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from storefront.accounts.models import Invitation, User
+from storefront.accounts.services import invite_member
+from storefront.clock import today_wita
+from storefront.extensions import db
+from storefront.legality.models import Certificate, CertificateEvent, CertificateScan, certificate_products
+from storefront.villages.models import Village
+
+from .conftest import csrf_token
+from .factories import make_certificate, make_certified_village, make_product, sign_in
+
+PASSWORD = "a-long-test-password"
+ANON, CUSTOMER, MEMBER_A, MEMBER_B, VERIFIER, ADMIN = ROLES = (
+    "anonymous", "customer", "member_a", "member_b", "verifier", "admin")
+SIGN_IN_PATH = "/masuk"
+
+_seq = count(1)
+
+
+# --- expectations -----------------------------------------------------------------------------
+
+def member(a, b):
+    """Portal rule: members of a village only; ``a``/``b`` are what members of A and B get."""
+    return {ANON: 302, CUSTOMER: 403, MEMBER_A: a, MEMBER_B: b, VERIFIER: 403, ADMIN: 403}
+
+
+def office(status=200):
+    return {ANON: 302, CUSTOMER: 403, MEMBER_A: 403, MEMBER_B: 403, VERIFIER: status, ADMIN: status}
+
+
+def admin_only(status=200):
+    return {ANON: 302, CUSTOMER: 403, MEMBER_A: 403, MEMBER_B: 403, VERIFIER: 403, ADMIN: status}
+
+
+def everyone(status):
+    return {role: status for role in ROLES}
+
+
+def scan_of(owner):
+    """A private scan: its own village's members and the office; everyone else 404."""
+    return {ANON: 404, CUSTOMER: 404, MEMBER_A: 200 if owner == "a" else 404,
+            MEMBER_B: 200 if owner == "b" else 404, VERIFIER: 200, ADMIN: 200}
+
+
+#: (endpoint, method) -> probes: (what, view arguments from the world, role -> status).
+GET_RULES = {
+    ("portal.home", "GET"): [("portal home", lambda w: {}, member(302, 302))],
+    ("portal.papers", "GET"): [("own paper list", lambda w: {}, member(200, 200))],
+    ("portal.paper", "GET"): [
+        ("paper of A", lambda w: {"certificate_id": w.pend_a}, member(200, 404)),
+        ("paper of B", lambda w: {"certificate_id": w.pend_b}, member(404, 200)),
+        ("unknown paper", lambda w: {"certificate_id": 999999}, member(404, 404)),
+    ],
+    ("portal.resubmit_paper", "GET"): [
+        ("rejected paper of A", lambda w: {"certificate_id": w.rej_a}, member(200, 404)),
+        ("rejected paper of B", lambda w: {"certificate_id": w.rej_b}, member(404, 200)),
+        ("pending paper of A", lambda w: {"certificate_id": w.pend_a}, member(303, 404)),
+    ],
+    ("portal.submit_paper", "GET"): [("paper form", lambda w: {}, member(200, 200))],
+    ("portal.labels", "GET"): [("label sheet", lambda w: {}, member(200, 200))],
+    ("office.home", "GET"): [("office home", lambda w: {}, office(302))],
+    ("office.queue", "GET"): [("queue", lambda w: {}, office())],
+    ("office.paper", "GET"): [
+        ("paper of A", lambda w: {"certificate_id": w.pend_a}, office()),
+        ("paper of B", lambda w: {"certificate_id": w.pend_b}, office()),
+    ],
+    ("office.expiring", "GET"): [("expiring", lambda w: {}, office())],
+    ("office.villages", "GET"): [("villages", lambda w: {}, office())],
+    ("office.new_village", "GET"): [("village form", lambda w: {}, office())],
+    ("office.invite", "GET"): [("members of A", lambda w: {"village_id": w.va}, office())],
+    ("office.village_labels", "GET"): [
+        ("labels of A", lambda w: {"village_id": w.va}, office()),
+        ("labels of B", lambda w: {"village_id": w.vb}, office()),
+    ],
+    ("office.users", "GET"): [("users", lambda w: {}, admin_only())],
+    ("legality.scan", "GET"): [
+        ("scan of A", lambda w: {"scan_id": w.scan_a}, scan_of("a")),
+        ("scan of B", lambda w: {"scan_id": w.scan_b}, scan_of("b")),
+        ("unknown scan", lambda w: {"scan_id": 999999}, everyone(404)),
+    ],
+    ("legality.proof", "GET"): [
+        ("proof of A", lambda w: {"code": w.code_a}, everyone(200)),
+        ("proof of B", lambda w: {"code": w.code_b}, everyone(200)),
+        ("unknown code", lambda w: {"code": "ZZZZ0000"}, everyone(404)),
+    ],
+    ("legality.label_svg", "GET"): [
+        ("label of A", lambda w: {"code": w.code_a}, everyone(200)),
+        ("unknown code", lambda w: {"code": "ZZZZ0000"}, everyone(404)),
+    ],
+    ("accounts.accept_invitation", "GET"): [
+        ("open invitation", lambda w: {"token": w.token}, everyone(200)),
+        ("unknown token", lambda w: {"token": "not-a-real-token"}, everyone(410)),
+        ("expired invitation", lambda w: {"token": w.expired_token}, everyone(410)),
+    ],
+}
+
+#: Where a permitted redirect goes.
+REDIRECTS = {
+    "portal.home": lambda w: "/portal/dokumen",
+    "office.home": lambda w: "/kantor/antrean",
+    "portal.resubmit_paper": lambda w: f"/portal/dokumen/{w.pend_a}",  # only rejected papers
+}
+
+
+# --- the world: two villages, their papers and scans, one person per role ----------------------
+
+def _png():
+    out = io.BytesIO()
+    Image.new("RGB", (24, 16), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _user(role, village_id=None):
+    n = next(_seq)
+    user = User(email=f"matrix-{role.replace('_', '-')}-{n}@example.org", name=f"Matrix {role} {n}",
+                role=role, village_id=village_id)
+    # A cheap hash: these tests sign many people in.
+    user.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def _pirt_number():
+    return f"P-IRT No. 21053{next(_seq) + 10_000_000:08d}-30"
+
+
+def submit_paper(client, *, kind, number, product_ids, expires_on=None):
+    """Submit a paper through the real portal form, with a PNG scan."""
+    page = client.get("/portal/dokumen/baru")
+    assert page.status_code == 200
+    return client.post("/portal/dokumen/baru", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(page.get_data(as_text=True)), "kind": kind, "number": number,
+        "issued_on": date(2024, 1, 15).isoformat(),
+        "expires_on": expires_on.isoformat() if expires_on else "",
+        "products": [str(i) for i in product_ids], "scan": (io.BytesIO(_png()), "scan.png")})
+
+
+class World:
+    """Villages A and B, each with a product, a verified NIB, a pending P-IRT uploaded by a member
+    through the portal (with its scan) and a rejected halal certificate; a person per role."""
+
+    def __init__(self, app):
+        self.app = app
+        village_a, village_b = make_certified_village(), make_certified_village()
+        self.va, self.vb = village_a.id, village_b.id
+        product_a, product_b = make_product(village_a, "kopi"), make_product(village_b, "kopi")
+        self.pa, self.pb = product_a.id, product_b.id
+        self.code_a, self.code_b = product_a.verification_code, product_b.verification_code
+        self.nib_a, self.nib_b = (self._nib(self.va), self._nib(self.vb))
+        self.rej_a = make_certificate(village_a, "halal", [product_a], status="rejected").id
+        self.rej_b = make_certificate(village_b, "halal", [product_b], status="rejected").id
+        self.users = {
+            CUSTOMER: _user("customer"), MEMBER_A: _user("village_member", self.va),
+            MEMBER_B: _user("village_member", self.vb), VERIFIER: _user("verifier"),
+            ADMIN: _user("admin"),
+        }
+        self.user_ids = {role: user.id for role, user in self.users.items()}
+        self.target_user = _user("customer").id  # whose role the admin changes
+        self._clients = {}
+        self.pend_a, self.scan_a = self._upload(MEMBER_A, self.pa)
+        self.pend_b, self.scan_b = self._upload(MEMBER_B, self.pb)
+        self.token = self.invite(self.va, f"undangan-{next(_seq)}@desa.example.id")
+        self.expired_token = self.invite(self.va, f"lama-{next(_seq)}@desa.example.id", days=-1)
+
+    @staticmethod
+    def _nib(village_id):
+        return db.session.scalars(select(Certificate.id).where(
+            Certificate.village_id == village_id, Certificate.kind == "nib")).one()
+
+    def _upload(self, role, product_id):
+        response = submit_paper(self.client(role), kind="pirt", number=_pirt_number(),
+                                product_ids=[product_id], expires_on=today_wita() + timedelta(days=300))
+        assert response.status_code == 303, response.get_data(as_text=True)
+        certificate_id = int(urlparse(response.headers["Location"]).path.rstrip("/").rpartition("/")[2])
+        db.session.expire_all()
+        scan_id = db.session.scalars(select(CertificateScan.id).where(
+            CertificateScan.certificate_id == certificate_id)).one()
+        return certificate_id, scan_id
+
+    def invite(self, village_id, email, days=7):
+        invitation, token = invite_member(village_id=village_id, email=email, name="Calon Anggota",
+                                          invited_by=self.users[ADMIN], days=days)
+        db.session.commit()
+        return token
+
+    def client(self, role):
+        if role not in self._clients:
+            client = self.app.test_client()
+            if role != ANON:
+                sign_in(client, self.users[role])
+            self._clients[role] = client
+        return self._clients[role]
+
+    def url(self, endpoint, **values):
+        return url_for(endpoint, _external=False, **values)
+
+
+@pytest.fixture
+def world(app, client):  # ``client`` makes every test client open a fresh app context per request
+    return World(app)
+
+
+def fresh(model, ident):
+    db.session.expire_all()
+    return db.session.get(model, ident)
+
+
+def _location_path(response):
+    return urlparse(response.headers.get("Location", "")).path
+
+
+# --- the rule table covers every route ----------------------------------------------------------
+
+def _routes_of_this_issue(app):
+    found = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith(("portal.", "office.", "legality.")) \
+                or rule.endpoint == "accounts.accept_invitation":
+            found |= {(rule.endpoint, method) for method in rule.methods - {"HEAD", "OPTIONS"}}
+    return found
+
+
+def test_every_route_has_an_access_rule(app):
+    routes = _routes_of_this_issue(app)
+    ruled = set(GET_RULES) | set(POST_CASES)
+    assert len(routes) >= 25, "the portal, office and legality blueprints should be registered"
+    assert not routes - ruled, f"routes without an access rule in this file: {sorted(routes - ruled)}"
+    assert not ruled - routes, f"rules for routes that no longer exist: {sorted(ruled - routes)}"
+
+
+# --- GET: every probe, for every role ------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ROLES)
+def test_get_matrix(world, role):
+    client = world.client(role)
+    wrong = []
+    for (endpoint, _method), probes in GET_RULES.items():
+        for what, values, expected in probes:
+            url = world.url(endpoint, **values(world))
+            response = client.get(url)
+            want = expected[role]
+            if response.status_code != want:
+                wrong.append(f"{endpoint} ({what}) {url}: expected {want}, got {response.status_code}")
+                continue
+            if want == 302 and role == ANON:
+                location = urlparse(response.headers["Location"])
+                if location.path != SIGN_IN_PATH or parse_qs(location.query).get("next") is None:
+                    wrong.append(f"{endpoint} ({what}): anonymous sent to {response.headers['Location']}")
+            elif want in (302, 303) and _location_path(response) != REDIRECTS[endpoint](world):
+                wrong.append(f"{endpoint} ({what}): redirected to {response.headers['Location']}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("role", [MEMBER_A, VERIFIER, ADMIN])
+def test_scan_is_the_uploaded_file_served_privately(world, app, role):
+    scan = fresh(CertificateScan, world.scan_a)
+    response = world.client(role).get(f"/dokumen/scan/{world.scan_a}")
+    assert response.status_code == 200
+    assert response.mimetype == "image/png"
+    assert response.data == (Path(app.config["SCAN_ROOT"]) / scan.key).read_bytes()
+    assert response.data.startswith(b"\x89PNG")
+    assert "no-store" in response.headers["Cache-Control"]
+    assert "text/html" not in response.headers["Content-Type"]
+
+
+def test_scan_file_lives_outside_static(world, app):
+    scan = fresh(CertificateScan, world.scan_a)
+    assert (Path(app.config["SCAN_ROOT"]) / scan.key).is_file()
+    assert world.client(ANON).get(f"/static/{scan.key}").status_code == 404
+    assert world.client(ANON).get(f"/media/{scan.key}").status_code == 404
+
+
+# --- POST: forbidden roles change nothing, allowed roles change what they should ----------------
+
+def _certificates():
+    db.session.expire_all()
+    rows = db.session.execute(select(Certificate.id, Certificate.village_id, Certificate.number,
+                                     Certificate.status)).all()
+    links = db.session.execute(select(certificate_products)).all()
+    return {r.id: (r.village_id, r.number, r.status,
+                   sorted(p for c, p in links if c == r.id)) for r in rows}
+
+
+def _status(certificate_id):
+    return fresh(Certificate, certificate_id).status
+
+
+class PostCase:
+    """One POST route: who may act, on what, and how the change shows in the database.
+
+    ``target(world, role)`` picks the object the role acts on (forbidden roles always aim at
+    village A's object); ``snapshot`` reads the state; ``changed(before, after, world, role)``
+    says whether an allowed actor did what they meant to.
+    """
+
+    def __init__(self, expect, target, data, snapshot, changed, form_page=None, prepare=None):
+        self.expect, self.target, self.data = expect, target, data
+        self.snapshot, self.changed = snapshot, changed
+        self.form_page, self.prepare = form_page, prepare
+
+
+def _submit_data(w, role):
+    product = w.pb if role == MEMBER_B else w.pa
+    w.last_number = _pirt_number()
+    return {"kind": "pirt", "number": w.last_number, "issued_on": "2024-01-15",
+            "expires_on": (today_wita() + timedelta(days=200)).isoformat(),
+            "products": [str(product)], "scan": (io.BytesIO(_png()), "scan.png")}
+
+
+def _submitted_own(before, after, w, role):
+    new = [after[i] for i in set(after) - set(before)]
+    village, product = (w.vb, w.pb) if role == MEMBER_B else (w.va, w.pa)
+    return (len(new) == 1 and new[0][0] == village and new[0][2] == "pending"
+            and new[0][3] == [product] and all(after[i] == before[i] for i in before))
+
+
+def _village_target(w, role):
+    return w.vb if role == ADMIN else w.va
+
+
+def _cert_target(a, b):
+    return lambda w, role: getattr(w, b) if role == ADMIN else getattr(w, a)
+
+
+def _suspend_both(w):
+    for village_id in (w.va, w.vb):
+        fresh(Village, village_id).active = False
+    db.session.commit()
+
+
+def _village_states(w, role):
+    db.session.expire_all()
+    return {v.id: v.active for v in db.session.scalars(select(Village))}
+
+
+def _invitations(w, role):
+    db.session.expire_all()
+    return {(i.email, i.village_id) for i in db.session.scalars(select(Invitation))}
+
+
+def _villages(w, role):
+    db.session.expire_all()
+    return set(db.session.scalars(select(Village.slug)))
+
+
+def _roles(w, role):
+    db.session.expire_all()
+    return {u.id: u.role for u in db.session.scalars(select(User))}
+
+
+def _prepare_invitations(w):
+    w.invitations = {role: (f"baru-{role.replace('_', '-')}-{next(_seq)}@desa.example.id")
+                     for role in ROLES}
+    w.invitation_tokens = {role: w.invite(w.va, email) for role, email in w.invitations.items()}
+
+
+def _accounts(w, role):
+    db.session.expire_all()
+    return {(u.email, u.role, u.village_id) for u in db.session.scalars(select(User))}
+
+
+POST_CASES = {
+    ("portal.submit_paper", "POST"): PostCase(
+        expect=member(303, 303),
+        target=lambda w, role: {},
+        data=_submit_data,
+        snapshot=lambda w, role: _certificates(),
+        changed=_submitted_own,
+        form_page=lambda w, role: w.url("portal.submit_paper")),
+    ("portal.resubmit_paper", "POST"): PostCase(
+        expect=member(303, 404),
+        target=lambda w, role: {"certificate_id": w.rej_a},
+        data=lambda w, role: {"kind": "halal", "number": f"ID53{next(_seq) + 10**14:015d}",
+                              "issued_on": "2024-02-01", "expires_on": "",
+                              "products": [str(w.pa)]},
+        snapshot=lambda w, role: _certificates(),
+        changed=lambda before, after, w, role: (
+            after[w.rej_a][2] == "pending" and after[w.rej_a][1] != before[w.rej_a][1]
+            and {i: v for i, v in after.items() if i != w.rej_a}
+            == {i: v for i, v in before.items() if i != w.rej_a}),
+        form_page=lambda w, role: w.url("portal.resubmit_paper", certificate_id=w.rej_a)),
+    ("office.verify", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {"certificate_id": _cert_target("pend_a", "pend_b")(w, role)},
+        data=lambda w, role: {},
+        snapshot=lambda w, role: _certificates(),
+        changed=lambda before, after, w, role: (
+            after[_cert_target("pend_a", "pend_b")(w, role)][2] == "verified"),
+        form_page=lambda w, role: w.url("office.paper", certificate_id=_cert_target("pend_a", "pend_b")(w, role))),
+    ("office.reject", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {"certificate_id": _cert_target("pend_a", "pend_b")(w, role)},
+        data=lambda w, role: {"reason": "Scan tidak terbaca; kirim ulang yang jelas."},
+        snapshot=lambda w, role: _certificates(),
+        changed=lambda before, after, w, role: (
+            after[_cert_target("pend_a", "pend_b")(w, role)][2] == "rejected"),
+        form_page=lambda w, role: w.url("office.paper", certificate_id=_cert_target("pend_a", "pend_b")(w, role))),
+    ("office.revoke", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {"certificate_id": _cert_target("nib_a", "nib_b")(w, role)},
+        data=lambda w, role: {"reason": "NIB dicabut oleh OSS."},
+        snapshot=lambda w, role: _certificates(),
+        changed=lambda before, after, w, role: (
+            after[_cert_target("nib_a", "nib_b")(w, role)][2] == "revoked"),
+        form_page=lambda w, role: w.url("office.paper", certificate_id=_cert_target("nib_a", "nib_b")(w, role))),
+    ("office.suspend_village", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {"village_id": _village_target(w, role)},
+        data=lambda w, role: {},
+        snapshot=_village_states,
+        changed=lambda before, after, w, role: after[_village_target(w, role)] is False,
+        form_page=lambda w, role: w.url("office.villages")),
+    ("office.reinstate_village", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {"village_id": _village_target(w, role)},
+        data=lambda w, role: {},
+        snapshot=_village_states,
+        changed=lambda before, after, w, role: after[_village_target(w, role)] is True,
+        form_page=lambda w, role: w.url("office.villages"),
+        prepare=_suspend_both),
+    ("office.invite", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {"village_id": w.va},
+        data=lambda w, role: {"name": "Ibu Maria", "email": f"maria-{role}@desa.example.id"},
+        snapshot=_invitations,
+        changed=lambda before, after, w, role: after - before == {(f"maria-{role}@desa.example.id", w.va)},
+        form_page=lambda w, role: w.url("office.invite", village_id=w.va)),
+    ("office.new_village", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {},
+        data=lambda w, role: {"name": f"Desa Baru {role}", "slug": f"desa-baru-{role.replace('_', '-')}",
+                              "regency_code": "53.09", "district": "Bajawa",
+                              "group_name": "Kelompok Baru", "group_type": "koperasi",
+                              "phone": "", "email": "", "story": ""},
+        snapshot=_villages,
+        changed=lambda before, after, w, role: after - before == {f"desa-baru-{role.replace('_', '-')}"},
+        form_page=lambda w, role: w.url("office.new_village")),
+    ("office.change_role", "POST"): PostCase(
+        expect=admin_only(303),
+        target=lambda w, role: {"user_id": w.target_user},
+        data=lambda w, role: {"role": "verifier"},
+        snapshot=_roles,
+        changed=lambda before, after, w, role: (
+            after[w.target_user] == "verifier"
+            and {k: v for k, v in after.items() if k != w.target_user}
+            == {k: v for k, v in before.items() if k != w.target_user}),
+        form_page=lambda w, role: w.url("office.users")),
+    ("accounts.accept_invitation", "POST"): PostCase(
+        # The e-mailed link is the credential: whoever holds it may accept it.
+        expect=everyone(303),
+        target=lambda w, role: {"token": w.invitation_tokens[role]},
+        data=lambda w, role: {"name": "Anggota Baru", "password": PASSWORD, "confirm": PASSWORD},
+        snapshot=_accounts,
+        changed=lambda before, after, w, role: after - before == {
+            (w.invitations[role], "village_member", w.va)},
+        form_page=lambda w, role: w.url("accounts.accept_invitation", token=w.invitation_tokens[role]),
+        prepare=_prepare_invitations),
+}
+
+
+@pytest.mark.parametrize("endpoint", sorted(e for e, _m in POST_CASES))
+def test_post_matrix(world, endpoint):
+    case = POST_CASES[(endpoint, "POST")]
+    if case.prepare:
+        case.prepare(world)
+    forbidden = [r for r in ROLES if case.expect[r] != 303]
+    allowed = [r for r in ROLES if case.expect[r] == 303]
+    assert allowed, "every POST route has someone who may use it"
+    wrong = []
+    for role in forbidden + allowed:  # the forbidden try first, on the same objects
+        client = world.client(role)
+        url = world.url(endpoint, **case.target(world, role))
+        if role in allowed:
+            page = client.get(case.form_page(world, role))
+            assert page.status_code == 200, (role, case.form_page(world, role), page.status_code)
+        else:
+            page = client.get(SIGN_IN_PATH)
+        data = {"csrf_token": csrf_token(page.get_data(as_text=True)), **case.data(world, role)}
+        before = case.snapshot(world, role)
+        response = client.post(url, data=data, content_type="multipart/form-data")
+        after = case.snapshot(world, role)
+        if response.status_code != case.expect[role]:
+            wrong.append(f"{role}: expected {case.expect[role]}, got {response.status_code}")
+        if role in allowed and response.status_code == 303 and endpoint == "accounts.accept_invitation":
+            if client.get(url).status_code != 410:
+                wrong.append(f"{role}: the invitation still opens after it was used")
+        if role in allowed and not case.changed(before, after, world, role):
+            wrong.append(f"{role}: was allowed but the change did not happen")
+        if role not in allowed and after != before:
+            wrong.append(f"{role}: was refused ({response.status_code}) but something changed")
+        if role == ANON and response.status_code == 302 \
+                and _location_path(response) != SIGN_IN_PATH:
+            wrong.append(f"anonymous sent to {response.headers['Location']}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_office_actions_need_the_csrf_token(world):
+    client = world.client(VERIFIER)
+    assert client.post(f"/kantor/dokumen/{world.pend_a}/verifikasi").status_code == 400
+    assert client.post(f"/kantor/desa/{world.va}/tangguhkan").status_code == 400
+    assert _status(world.pend_a) == "pending"
+    assert fresh(Village, world.va).active is True
+
+
+def test_office_action_records_who_did_it(world):
+    client = world.client(VERIFIER)
+    page = client.get(f"/kantor/dokumen/{world.pend_a}")
+    response = client.post(f"/kantor/dokumen/{world.pend_a}/tolak", data={
+        "csrf_token": csrf_token(page.get_data(as_text=True)), "reason": "Nomor tidak cocok."})
+    assert response.status_code == 303
+    db.session.expire_all()
+    event = db.session.scalars(select(CertificateEvent).where(
+        CertificateEvent.certificate_id == world.pend_a).order_by(CertificateEvent.id.desc())).first()
+    assert (event.to_status, event.actor_id, event.reason) == (
+        "rejected", world.user_ids[VERIFIER], "Nomor tidak cocok.")
+
+
+# --- a member of B cannot reach A's papers by tampering ---------------------------------------
+
+def test_member_b_cannot_submit_a_paper_for_a_product_of_a(world):
+    before = _certificates()
+    number = _pirt_number()
+    response = submit_paper(world.client(MEMBER_B), kind="pirt", number=number, product_ids=[world.pa],
+                            expires_on=today_wita() + timedelta(days=100))
+    assert response.status_code == 422
+    assert _certificates() == before
+    # Nor mixed in with one of B's own products.
+    response = submit_paper(world.client(MEMBER_B), kind="pirt", number=number,
+                            product_ids=[world.pb, world.pa], expires_on=today_wita() + timedelta(days=100))
+    assert response.status_code == 422
+    assert _certificates() == before
+    assert db.session.scalar(select(func.count()).select_from(certificate_products).where(
+        certificate_products.c.product_id == world.pa)) == 2  # A's own P-IRT and rejected halal
+
+
+def test_member_b_cannot_resubmit_a_paper_of_a_with_b_products(world):
+    before = _certificates()
+    client = world.client(MEMBER_B)
+    page = client.get("/portal/dokumen/baru")
+    response = client.post(f"/portal/dokumen/{world.rej_a}/ajukan-ulang", data={
+        "csrf_token": csrf_token(page.get_data(as_text=True)), "kind": "halal",
+        "number": "ID53000000000000777", "issued_on": "2024-01-15", "products": [str(world.pb)]})
+    assert response.status_code == 404
+    assert _certificates() == before
+
+
+def test_member_a_cannot_move_own_paper_onto_a_product_of_b(world):
+    before = _certificates()
+    client = world.client(MEMBER_A)
+    page = client.get(f"/portal/dokumen/{world.rej_a}/ajukan-ulang")
+    response = client.post(f"/portal/dokumen/{world.rej_a}/ajukan-ulang", data={
+        "csrf_token": csrf_token(page.get_data(as_text=True)), "kind": "halal",
+        "number": "ID53000000000000778", "issued_on": "2024-01-15", "products": [str(world.pb)]})
+    assert response.status_code == 422
+    assert _certificates() == before
+
+
+def test_member_b_does_not_see_papers_of_a_in_their_list(world):
+    db.session.expire_all()
+    numbers = {c.id: c.number for c in db.session.scalars(select(Certificate))}
+    own_b = world.client(MEMBER_B).get("/portal/dokumen").get_data(as_text=True)
+    own_a = world.client(MEMBER_A).get("/portal/dokumen").get_data(as_text=True)
+    for certificate_id in (world.pend_a, world.rej_a, world.nib_a):
+        assert numbers[certificate_id] in own_a
+        assert numbers[certificate_id] not in own_b
+        assert f"/portal/dokumen/{certificate_id}\"" not in own_b
+    for certificate_id in (world.pend_b, world.rej_b, world.nib_b):
+        assert numbers[certificate_id] in own_b
+        assert numbers[certificate_id] not in own_a
+    assert f"/dokumen/scan/{world.scan_a}" not in world.client(MEMBER_B).get(
+        f"/portal/dokumen/{world.pend_b}").get_data(as_text=True)
+
+
+# --- access follows the account as it is now, not as it was at sign-in ---------------------------
+
+def test_a_demoted_verifier_loses_the_office_at_once(world):
+    client = world.client(VERIFIER)
+    assert client.get("/kantor/antrean").status_code == 200
+    admin = world.client(ADMIN)
+    page = admin.get("/kantor/pengguna")
+    response = admin.post(f"/kantor/pengguna/{world.user_ids[VERIFIER]}/peran", data={
+        "csrf_token": csrf_token(page.get_data(as_text=True)), "role": "customer"})
+    assert response.status_code == 303
+    assert fresh(User, world.user_ids[VERIFIER]).role == "customer"
+    assert client.get("/kantor/antrean").status_code == 403
+    assert client.get(f"/dokumen/scan/{world.scan_a}").status_code == 404
+
+
+def test_a_suspended_member_loses_the_portal_and_the_scans_at_once(world):
+    client = world.client(MEMBER_A)
+    assert client.get(f"/dokumen/scan/{world.scan_a}").status_code == 200
+    fresh(User, world.user_ids[MEMBER_A]).active = False
+    db.session.commit()
+    response = client.get("/portal/dokumen")
+    assert response.status_code == 302 and _location_path(response) == SIGN_IN_PATH
+    assert client.get(f"/dokumen/scan/{world.scan_a}").status_code == 404
