@@ -27,6 +27,9 @@ def create_app(config=None):
     login_manager.init_app(app)
 
     from . import i18n, web
+    from .cart import models as _cart_models  # noqa: F401  (tables known to migrations)
+    from .orders import models as _order_models  # noqa: F401
+    from .payments import models as _payment_models  # noqa: F401
 
     i18n.init_app(app)
     web.init_app(app)

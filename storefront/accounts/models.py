@@ -68,3 +68,34 @@ class Invitation(db.Model):
     created_at = mapped_column(DateTime(timezone=True), default=now_utc)
 
     village = relationship("Village", lazy="raise")
+
+
+class Address(db.Model):
+    """A shipping address a signed-in buyer saved for next time."""
+
+    __tablename__ = "addresses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(20))
+    province: Mapped[str] = mapped_column(String(60))
+    regency: Mapped[str] = mapped_column(String(80))
+    district: Mapped[str] = mapped_column(String(80))
+    village_ward: Mapped[str] = mapped_column(String(80))
+    postal_code: Mapped[str] = mapped_column(String(5))
+    street: Mapped[str] = mapped_column(String(500))
+    created_at = mapped_column(DateTime(timezone=True), default=now_utc)
+
+
+class PasswordReset(db.Model):
+    """A password-reset link: single use, short-lived; only the token's hash is kept."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at = mapped_column(DateTime(timezone=True))
+    created_at = mapped_column(DateTime(timezone=True), default=now_utc)

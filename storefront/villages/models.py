@@ -1,5 +1,6 @@
 """A village (desa) and the producer group that sells through the shop."""
 from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, Text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -44,6 +45,8 @@ class Village(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     #: Key of the generated or uploaded photo in the media store.
     photo: Mapped[str | None] = mapped_column(String(120))
+    #: Whether the group accepts cash on delivery for its parcels.
+    cod_allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     #: A suspended village and everything it sells disappear from the shop.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at = mapped_column(DateTime(timezone=True), default=now_utc)

@@ -1,0 +1,32 @@
+"""Shipping rates set by the office, and the Stripe events already handled."""
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..clock import now_utc
+from ..extensions import db
+
+ZONES = ("same_regency", "ntt", "indonesia")
+
+
+class ShippingRate(db.Model):
+    __tablename__ = "shipping_rates"
+    __table_args__ = (
+        CheckConstraint("rate_per_kg_idr >= 0", name="rate_per_kg_idr_not_negative"),
+        CheckConstraint("zone IN ('same_regency', 'ntt', 'indonesia')", name="zone_known"),
+    )
+
+    #: ``same_regency``, ``ntt`` (elsewhere in NTT) or ``indonesia`` (elsewhere).
+    zone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    rate_per_kg_idr: Mapped[int] = mapped_column(Integer)
+    updated_at = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
+
+
+class StripeEvent(db.Model):
+    """A Stripe webhook event handled once; its id is the primary key, so a repeat cannot insert."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(80))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    received_at = mapped_column(DateTime(timezone=True), default=now_utc)
