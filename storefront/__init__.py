@@ -38,15 +38,19 @@ def create_app(config=None):
     from .accounts import routes as accounts
     from .admin import routes as office
     from .api import routes as api
+    from .cart import routes as cart
+    from .checkout import routes as checkout
+    from .payments import routes as payments
     from .catalog import routes as catalog
     from .legality import routes as legality
     from .portal import routes as portal
     from .villages import routes as villages
 
     for blueprint in (health.bp, media.bp, catalog.bp, villages.bp, api.bp, accounts.bp,
-                      legality.bp, portal.bp, office.bp):
+                      legality.bp, portal.bp, office.bp, cart.bp, checkout.bp, payments.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
+    csrf.exempt(payments.bp)  # Stripe signs its requests; there is no browser session to forge
 
     from . import cli
 

@@ -12,6 +12,16 @@ from .extensions import db
 catalog_cli = AppGroup("catalog", help="Import and demo catalogue.")
 user_cli = AppGroup("user", help="Accounts for villages, verifiers and admins.")
 legality_cli = AppGroup("legality", help="Legality papers: reminders and notices.")
+orders_cli = AppGroup("orders", help="Orders: release the stock of unpaid orders.")
+
+
+@orders_cli.command("expire")
+def expire_command():
+    """End unpaid orders whose payment time ran out and return their stock (run every few minutes)."""
+    from .orders.services import expire_unpaid_orders
+
+    numbers = expire_unpaid_orders()
+    click.echo(f"expired {len(numbers)} order(s)" + (": " + ", ".join(numbers) if numbers else ""))
 
 
 #: Length of the columns that keep a verifier's name (``verified_by_name``, ``actor_name``).
@@ -106,3 +116,4 @@ def init_app(app):
     app.cli.add_command(catalog_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(legality_cli)
+    app.cli.add_command(orders_cli)

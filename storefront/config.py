@@ -68,6 +68,15 @@ def load_config(app, overrides=None):
     #: Where the office's notices go; empty means every active verifier and admin.
     cfg["OFFICE_EMAIL"] = env.get("OFFICE_EMAIL", "")
     cfg["INVITATION_DAYS"] = int(env.get("INVITATION_DAYS", 7))
+    cfg["STRIPE_SECRET_KEY"] = env.get("STRIPE_SECRET_KEY") or None
+    cfg["STRIPE_WEBHOOK_SECRET"] = env.get("STRIPE_WEBHOOK_SECRET") or None
+    #: Only for tests and the Stripe CLI's mock servers; empty means Stripe itself.
+    cfg["STRIPE_API_BASE"] = env.get("STRIPE_API_BASE") or None
+    #: How long an unpaid bank transfer holds its stock.
+    cfg["BANK_TRANSFER_HOURS"] = int(env.get("BANK_TRANSFER_HOURS", 48))
+    cfg["BANK_NAME"] = env.get("BANK_NAME", "Bank NTT")
+    cfg["BANK_ACCOUNT_NUMBER"] = env.get("BANK_ACCOUNT_NUMBER", "001.01.02.012345-6")
+    cfg["BANK_ACCOUNT_HOLDER"] = env.get("BANK_ACCOUNT_HOLDER", "Toko Produk Desa NTT")
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg["WTF_CSRF_TIME_LIMIT"] = None  # a form left open on a slow phone must still submit

@@ -19,7 +19,9 @@ from storefront.extensions import db
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 PG_SKIP_REASON = ("TEST_DATABASE_URL is not set, so the PostgreSQL run is skipped "
                   "(.ci/run sets it to postgresql+psycopg://postgres@127.0.0.1:5432/test)")
-KEEP_TABLES = {"categories", "alembic_version"}
+#: Reference data seeded by the migrations; kept between tests (rates are reset instead).
+KEEP_TABLES = {"categories", "alembic_version", "shipping_rates"}
+DEFAULT_RATES = {"same_regency": 12000, "ntt": 25000, "indonesia": 55000}
 
 
 def _private_postgres_database(url):
@@ -104,6 +106,9 @@ def _empty_tables():
         else:
             for table in tables:
                 conn.execute(table.delete())
+        for zone, rate in DEFAULT_RATES.items():
+            conn.execute(text("UPDATE shipping_rates SET rate_per_kg_idr = :rate WHERE zone = :zone"),
+                         {"rate": rate, "zone": zone})
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ from storefront.accounts.models import Invitation, User
 from storefront.accounts.services import invite_member
 from storefront.clock import today_wita
 from storefront.extensions import db
+from storefront.orders.models import Order
+from storefront.payments.models import ShippingRate
 from storefront.legality.models import Certificate, CertificateEvent, CertificateScan, certificate_products
 from storefront.villages.models import Village
 
@@ -90,6 +92,8 @@ GET_RULES = {
         ("labels of B", lambda w: {"village_id": w.vb}, office()),
     ],
     ("office.users", "GET"): [("users", lambda w: {}, admin_only())],
+    ("office.orders", "GET"): [("orders", lambda w: {}, office())],
+    ("office.shipping_rates", "GET"): [("shipping rates", lambda w: {}, office())],
     ("legality.scan", "GET"): [
         ("scan of A", lambda w: {"scan_id": w.scan_a}, scan_of("a")),
         ("scan of B", lambda w: {"scan_id": w.scan_b}, scan_of("b")),
@@ -377,7 +381,51 @@ def _accounts(w, role):
     return {(u.email, u.role, u.village_id) for u in db.session.scalars(select(User))}
 
 
+def _prepare_orders(w):
+    """One unpaid bank-transfer order per role, for the office to confirm."""
+    w.orders = {}
+    for role in ROLES:
+        n = next(_seq)
+        order = Order(number=f"NTT-TEST-{n}", idempotency_key=f"key-{n}", access_token_hash=f"{n:064d}",
+                      name="Budi", email="budi@example.org", phone="+6281234567890",
+                      province="Bali", regency="Denpasar", district="Denpasar Barat",
+                      village_ward="Dauh Puri", postal_code="80113", street="Jl. Gajah Mada 1",
+                      payment_method="bank_transfer", status="awaiting_payment",
+                      subtotal_idr=100000, shipping_idr=55000, total_idr=155000)
+        db.session.add(order)
+        db.session.commit()
+        w.orders[role] = order.id
+
+
+def _order_states(w, role):
+    db.session.expire_all()
+    return {o.id: o.status for o in db.session.scalars(select(Order))}
+
+
+def _rates(w, role):
+    db.session.expire_all()
+    return {r.zone: r.rate_per_kg_idr for r in db.session.scalars(select(ShippingRate))}
+
+
 POST_CASES = {
+    ("office.mark_order_paid", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {"order_id": w.orders[role]},
+        data=lambda w, role: {},
+        snapshot=_order_states,
+        changed=lambda before, after, w, role: (
+            after[w.orders[role]] == "paid"
+            and {k: v for k, v in after.items() if k != w.orders[role]}
+            == {k: v for k, v in before.items() if k != w.orders[role]}),
+        form_page=lambda w, role: w.url("office.orders"),
+        prepare=_prepare_orders),
+    ("office.shipping_rates", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {},
+        data=lambda w, role: {"same_regency": "13000", "ntt": "26000", "indonesia": "57000"},
+        snapshot=_rates,
+        changed=lambda before, after, w, role: after == {"same_regency": 13000, "ntt": 26000, "indonesia": 57000},
+        form_page=lambda w, role: w.url("office.shipping_rates")),
     ("portal.submit_paper", "POST"): PostCase(
         expect=member(303, 303),
         target=lambda w, role: {},

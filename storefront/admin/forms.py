@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms import EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..villages.models import GROUP_TYPES
 from ..villages.regions import REGENCIES
@@ -39,3 +39,16 @@ class InviteForm(FlaskForm):
 
 class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), choices=[("customer", _l("Customer")), ("verifier", _l("Verifier"))])
+
+
+def _rate(label):
+    return IntegerField(label, validators=[
+        InputRequired(_l("Enter a rate in whole rupiah.")),
+        NumberRange(min=0, max=10_000_000, message=_l("Enter a rate from 0 to 10,000,000 rupiah."))],
+        render_kw={"inputmode": "numeric"})
+
+
+class RatesForm(FlaskForm):
+    same_regency = _rate(_l("Same regency as the village (Rp per kg)"))
+    ntt = _rate(_l("Elsewhere in NTT (Rp per kg)"))
+    indonesia = _rate(_l("Elsewhere in Indonesia (Rp per kg)"))

@@ -25,7 +25,10 @@ from ..mail import send_mail
 from ..villages.models import Village
 from ..villages.regions import REGENCIES
 from ..villages.services import VillageError, create_village, set_village_active
-from .forms import InviteForm, RoleForm, VillageForm
+from ..orders.models import Order
+from ..orders.services import mark_paid
+from ..payments.models import ZONES, ShippingRate
+from .forms import InviteForm, RatesForm, RoleForm, VillageForm
 
 bp = Blueprint("office", __name__, url_prefix="/kantor")
 
@@ -285,3 +288,54 @@ def change_role(user_id):
     else:
         flash(_("Choose a valid role."), "warning")
     return redirect(url_for("office.users"), code=303)
+
+
+@bp.get("/pesanan")
+@office_required
+def orders():
+    """Orders waiting for a bank transfer (to confirm), then the latest others."""
+    waiting = db.session.scalars(
+        select(Order).where(Order.status == "awaiting_payment").order_by(Order.created_at)).all()
+    recent = db.session.scalars(
+        select(Order).where(Order.status != "awaiting_payment")
+        .order_by(Order.created_at.desc()).limit(50)).all()
+    return render_template("office/orders.html", waiting=waiting, recent=recent,
+                           confirm_form=ConfirmForm())
+
+
+@bp.post("/pesanan/<int:order_id>/lunas")
+@office_required
+def mark_order_paid(order_id):
+    """The office saw the bank transfer arrive."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        flash(_("The form has expired"), "warning")
+    elif order.payment_method != "bank_transfer":
+        flash(_("Only bank transfers are confirmed here."), "warning")
+    elif mark_paid(order.id, f"{current_user.name} ({current_user.email})", "bank transfer received"):
+        db.session.commit()
+        flash(_("Order %(number)s is marked paid.", number=order.number), "success")
+    else:
+        db.session.rollback()
+        flash(_("Order %(number)s is no longer awaiting payment.", number=order.number), "warning")
+    return redirect(url_for("office.orders"), code=303)
+
+
+@bp.route("/ongkir", methods=["GET", "POST"])
+@office_required
+def shipping_rates():
+    """Shipping rate per kilogram for each destination zone."""
+    form = RatesForm()
+    rates = {r.zone: r for r in db.session.scalars(select(ShippingRate))}
+    if form.validate_on_submit():
+        for zone in ZONES:
+            rates[zone].rate_per_kg_idr = getattr(form, zone).data
+        db.session.commit()
+        flash(_("Shipping rates saved."), "success")
+        return redirect(url_for("office.shipping_rates"), code=303)
+    if not form.is_submitted():
+        for zone in ZONES:
+            getattr(form, zone).data = rates[zone].rate_per_kg_idr
+    return render_template("office/rates.html", form=form), 422 if form.is_submitted() else 200

@@ -1,0 +1,27 @@
+from flask_babel import lazy_gettext as _l
+from wtforms import EmailField, HiddenField, RadioField
+from wtforms.validators import DataRequired, Email, Length
+
+from ..addresses import AddressForm
+
+PAYMENT_LABELS = {
+    "bank_transfer": _l("Bank transfer"),
+    "cod": _l("Cash on delivery"),
+    "stripe": _l("Card or e-wallet (Stripe)"),
+}
+
+
+class CheckoutForm(AddressForm):
+    email = EmailField(_l("E-mail (for the confirmation)"), filters=[lambda v: v.strip() if v else v],
+                       validators=[DataRequired(_l("Enter your e-mail address.")),
+                                   Email(_l("Enter a valid e-mail address, e.g. nama@contoh.id.")),
+                                   Length(max=254)], render_kw={"autocomplete": "email"})
+    payment_method = RadioField(_l("Payment"), validators=[DataRequired(_l("Choose how to pay."))])
+    #: Made when the page is first shown: the same checkout sent twice makes one order.
+    idempotency_key = HiddenField()
+    #: The total the buyer was shown; if the server's total differs, they confirm again.
+    expected_total = HiddenField()
+
+    def __init__(self, *args, methods=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.payment_method.choices = [(m, PAYMENT_LABELS[m]) for m in methods]

@@ -1,0 +1,175 @@
+"""Checkout and the order pages a buyer sees."""
+import secrets
+import smtplib
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   session, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..cart.services import review_cart
+from ..cart.session import current_cart
+from ..clock import to_wita
+from ..extensions import db
+from ..mail import send_mail
+from ..orders.models import Order, OrderLine, VillageOrder
+from ..orders.services import access_token_hash
+from ..payments.stripe_gateway import (SESSION_MINUTES, PaymentGatewayError,
+                                       create_checkout_session, stripe_enabled)
+from .forms import CheckoutForm
+from .services import CheckoutError, place_order
+from .shipping import quote_parcels
+
+bp = Blueprint("checkout", __name__)
+
+#: Guests keep their orders' private tokens in the session, so a repeat submit finds them.
+SESSION_KEY = "order_tokens"
+
+
+def _methods(view):
+    methods = ["bank_transfer"]
+    if view.villages and all(v.cod_allowed for v in view.villages):
+        methods.append("cod")
+    if stripe_enabled():
+        methods.append("stripe")
+    return methods
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+def start():
+    """Contact and address, then each parcel's shipping, then the order."""
+    repeat = _already_placed(request.form.get("idempotency_key")) if request.method == "POST" else None
+    if repeat is not None:
+        # A double click, the back button or a retry: show the order the first submit made.
+        return redirect(url_for("checkout.order", number=repeat.number,
+                                kunci=session.get(SESSION_KEY, {}).get(repeat.number)), code=303)
+    cart = current_cart()
+    view = review_cart(cart)
+    if not view.can_check_out:
+        flash(_("Review your cart before checking out."), "warning")
+        return redirect(url_for("cart.view"), code=303)
+    methods = _methods(view)
+    prefill = {"idempotency_key": secrets.token_hex(16), "payment_method": methods[0]}
+    if current_user.is_authenticated:
+        prefill.update(name=current_user.name, email=current_user.email)
+    form = CheckoutForm(methods=methods, data=prefill)
+    parcels = None
+    if form.validate_on_submit():
+        address = form.address()
+        parcels = quote_parcels(view, address["province"], address["regency"])
+        total = sum(p.subtotal_idr + p.shipping_idr for p in parcels)
+        if request.form.get("action") == "place" and form.expected_total.data:
+            return _place(form, cart, address, view) or _render(form, view, parcels, total, 422)
+        form.expected_total.data = str(total)
+        return _render(form, view, parcels, total, 200)
+    return _render(form, view, None, None, 422 if form.is_submitted() else 200)
+
+
+def _already_placed(key):
+    if not key:
+        return None
+    return db.session.scalars(select(Order).where(Order.idempotency_key == key[:64])).one_or_none()
+
+
+def _render(form, view, parcels, total, status):
+    return render_template("checkout/checkout.html", form=form, view=view, parcels=parcels,
+                           total=total), status
+
+
+def _place(form, cart, address, view):
+    method = form.payment_method.data
+    hold = {"bank_transfer": current_app.config["BANK_TRANSFER_HOURS"] * 60,
+            "stripe": SESSION_MINUTES + 30, "cod": None}[method]
+    expected = form.expected_total.data
+    try:
+        placed = place_order(
+            cart=cart, user_id=current_user.id if current_user.is_authenticated else None,
+            address=address, email=form.email.data.lower(), payment_method=method,
+            idempotency_key=form.idempotency_key.data or secrets.token_hex(16),
+            expected_total_idr=int(expected) if expected.isdigit() else -1, hold_minutes=hold)
+    except CheckoutError as exc:
+        db.session.rollback()
+        form.form_errors.append(str(exc))
+        return None
+    db.session.commit()
+    order = placed.order
+    tokens = session.get(SESSION_KEY, {})
+    if placed.access_token:
+        tokens[order.number] = placed.access_token
+        session[SESSION_KEY] = tokens
+        _send_confirmation(order, placed.access_token)
+    token = tokens.get(order.number)
+    if method == "stripe" and order.status == "awaiting_payment":
+        return redirect(url_for("checkout.pay", number=order.number, kunci=token), code=303)
+    return redirect(url_for("checkout.order", number=order.number, kunci=token), code=303)
+
+
+def _send_confirmation(order, token):
+    link = url_for("checkout.order", number=order.number, kunci=token, _external=True)
+    lines = _order_lines(order)
+    body = [f"Halo {order.name},", "", f"Terima kasih. Pesanan {order.number} sudah kami terima.", ""]
+    for village_order, items in lines:
+        body.append(f"Paket dari {village_order.village_name} (ongkir Rp {village_order.shipping_idr:,}):".replace(",", "."))
+        for line in items:
+            body.append(f"  {line.quantity} x {line.name} — Rp {line.total_idr:,}".replace(",", "."))
+    body += ["", f"Total: Rp {order.total_idr:,}".replace(",", "."), ""]
+    if order.payment_method == "bank_transfer":
+        cfg = current_app.config
+        body += [f"Silakan transfer Rp {order.total_idr:,}".replace(",", ".") +
+                 f" ke {cfg['BANK_NAME']} {cfg['BANK_ACCOUNT_NUMBER']} a.n. {cfg['BANK_ACCOUNT_HOLDER']},",
+                 f"dengan berita: {order.number}. Pesanan menunggu pembayaran sampai "
+                 f"{to_wita(order.expires_at):%d-%m-%Y %H:%M} WITA.", ""]
+    body += ["Lihat status pesanan Anda:", link]
+    try:
+        send_mail([order.email], f"Pesanan {order.number}", "\n".join(body))
+    except (OSError, smtplib.SMTPException) as exc:
+        current_app.logger.error("confirmation mail for %s failed: %s", order.number, exc)
+
+
+def _order_lines(order):
+    village_orders = db.session.scalars(
+        select(VillageOrder).where(VillageOrder.order_id == order.id)
+        .options(selectinload(VillageOrder.lines)).order_by(VillageOrder.id)).all()
+    return [(vo, vo.lines) for vo in village_orders]
+
+
+def _visible_order(number):
+    """The order if this visitor may see it: its signed-in owner, or the private link's token."""
+    order = db.session.scalars(select(Order).where(Order.number == number)).one_or_none()
+    if order is None:
+        abort(404)
+    token = request.args.get("kunci") or session.get(SESSION_KEY, {}).get(number)
+    owner = current_user.is_authenticated and order.user_id == current_user.id
+    if not owner and not (token and secrets.compare_digest(access_token_hash(token), order.access_token_hash)):
+        abort(404)
+    return order, token
+
+
+@bp.get("/pesanan/<number>")
+def order(number):
+    order, token = _visible_order(number)
+    return render_template("checkout/order.html", order=order, parcels=_order_lines(order), token=token,
+                           stripe_return=request.args.get("stripe"))
+
+
+@bp.get("/pesanan/<number>/bayar")
+def pay(number):
+    """Send the buyer to Stripe's hosted payment page for an unpaid card order."""
+    order, token = _visible_order(number)
+    if order.payment_method != "stripe" or order.status != "awaiting_payment" or not stripe_enabled():
+        return redirect(url_for("checkout.order", number=number, kunci=token), code=303)
+    lines = db.session.scalars(
+        select(OrderLine).join(VillageOrder, VillageOrder.id == OrderLine.village_order_id)
+        .where(VillageOrder.order_id == order.id).order_by(OrderLine.id)).all()
+    back = url_for("checkout.order", number=number, kunci=token, _external=True)
+    try:
+        stripe_session = create_checkout_session(order, lines, success_url=back + "&stripe=success",
+                                                 cancel_url=back + "&stripe=cancel")
+    except PaymentGatewayError:
+        db.session.rollback()
+        flash(_("The card payment service did not answer. Your order is kept and its stock held; try again in a moment."), "warning")
+        return redirect(url_for("checkout.order", number=number, kunci=token), code=303)
+    db.session.commit()
+    return redirect(stripe_session.url, code=303)

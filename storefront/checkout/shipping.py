@@ -1,0 +1,53 @@
+"""Shipping: each village ships its own parcel, priced per chargeable kilogram by zone."""
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..addresses import NTT, same_regency
+from ..extensions import db
+from ..payments.models import ShippingRate
+
+
+@dataclass
+class Parcel:
+    village: object
+    lines: list
+    weight_grams: int
+    chargeable_kg: int
+    zone: str
+    shipping_idr: int
+
+    @property
+    def subtotal_idr(self):
+        return sum(line.total_idr for line in self.lines)
+
+
+def chargeable_kg(weight_grams):
+    """Whole kilograms, rounded up, at least one (couriers charge a started kilogram)."""
+    return max(1, math.ceil(weight_grams / 1000))
+
+
+def zone_for(village, province, regency):
+    if province != NTT:
+        return "indonesia"
+    return "same_regency" if same_regency(regency, village.regency_name) else "ntt"
+
+
+def rates():
+    return dict(db.session.execute(select(ShippingRate.zone, ShippingRate.rate_per_kg_idr)).all())
+
+
+def quote_parcels(view, province, regency):
+    """One parcel per village in the cart view, with its weight, zone and shipping cost."""
+    table = rates()
+    parcels = []
+    for village, lines in view.villages.items():
+        lines = [line for line in lines if line.sellable]
+        if not lines:
+            continue
+        grams = sum(line.product.weight_grams * line.item.quantity for line in lines)
+        kg = chargeable_kg(grams)
+        zone = zone_for(village, province, regency)
+        parcels.append(Parcel(village, lines, grams, kg, zone, kg * table[zone]))
+    return parcels

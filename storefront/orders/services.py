@@ -1,0 +1,91 @@
+"""Order verbs after checkout: mark paid, expire or cancel (releasing stock), hold for the office.
+
+Status moves are conditional UPDATEs (``... WHERE status = 'awaiting_payment'``), so two
+workers, webhooks or clicks racing each other change an order once, and stock is released once.
+"""
+import hashlib
+
+from sqlalchemy import select, update
+
+from ..catalog.models import Product
+from ..clock import now_utc
+from ..extensions import db
+from .models import Order, OrderEvent, OrderLine, VillageOrder
+
+
+class OrderError(ValueError):
+    """An order action that cannot be carried out; the message is for the user."""
+
+
+def access_token_hash(token):
+    return hashlib.sha256((token or "").encode()).hexdigest()
+
+
+def _move(order_id, from_status, to_status, actor_name, reason="", **values):
+    """Move an order from one status to another if it is still there; True when it moved."""
+    result = db.session.execute(
+        update(Order).where(Order.id == order_id, Order.status == from_status)
+        .values(status=to_status, updated_at=now_utc(), **values))
+    if result.rowcount != 1:
+        return False
+    db.session.execute(
+        update(VillageOrder).where(VillageOrder.order_id == order_id, VillageOrder.status == from_status)
+        .values(status=to_status))
+    db.session.add(OrderEvent(order_id=order_id, from_status=from_status, to_status=to_status,
+                              actor_name=actor_name[:160], reason=reason))
+    return True
+
+
+def release_stock(order_id):
+    """Give back what an order held (atomic increments; products that are gone are skipped)."""
+    lines = db.session.execute(
+        select(OrderLine.product_id, OrderLine.quantity)
+        .join(VillageOrder, VillageOrder.id == OrderLine.village_order_id)
+        .where(VillageOrder.order_id == order_id, OrderLine.product_id.is_not(None))
+        .order_by(OrderLine.product_id)).all()
+    for product_id, quantity in lines:
+        db.session.execute(update(Product).where(Product.id == product_id)
+                           .values(stock=Product.stock + quantity))
+
+
+def mark_paid(order_id, actor_name, reason="", hold_reason=None):
+    """Record payment once; True if this call did it."""
+    values = {"paid_at": now_utc()}
+    if hold_reason:
+        values["hold_reason"] = hold_reason
+    moved = _move(order_id, "awaiting_payment", "paid", actor_name, reason, **values)
+    db.session.flush()
+    return moved
+
+
+def expire_order(order_id, actor_name, reason=""):
+    """An unpaid order ran out of time: it ends and its stock returns. True if this call did it."""
+    moved = _move(order_id, "awaiting_payment", "expired", actor_name, reason)
+    if moved:
+        release_stock(order_id)
+    db.session.flush()
+    return moved
+
+
+def cancel_unpaid_order(order_id, actor_name, reason=""):
+    """Payment failed or the buyer gave up: the order ends and its stock returns."""
+    moved = _move(order_id, "awaiting_payment", "cancelled", actor_name, reason)
+    if moved:
+        release_stock(order_id)
+    db.session.flush()
+    return moved
+
+
+def expire_unpaid_orders(now=None):
+    """End every unpaid order whose hold ran out; returns their numbers."""
+    now = now or now_utc()
+    due = db.session.execute(
+        select(Order.id, Order.number).where(
+            Order.status == "awaiting_payment", Order.expires_at.is_not(None), Order.expires_at < now)
+    ).all()
+    done = []
+    for order_id, number in due:
+        if expire_order(order_id, "system", "payment time ran out"):
+            done.append(number)
+        db.session.commit()
+    return done

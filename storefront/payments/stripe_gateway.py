@@ -1,0 +1,128 @@
+"""Stripe Checkout (hosted page: no card data touches this server) and its webhook events.
+
+Enabled by STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET. Fulfilment comes from webhooks only;
+each event id is recorded once, and every handler is a conditional status move, so events
+that arrive twice, together or out of order change an order once.
+"""
+from datetime import timedelta
+
+import stripe
+from flask import current_app, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..catalog.models import Product
+from ..catalog.sellable import sellable_product_ids
+from ..clock import now_utc
+from ..extensions import db
+from ..money import to_stripe_amount
+from ..orders.models import Order, OrderLine, VillageOrder
+from ..orders.services import cancel_unpaid_order, expire_order, mark_paid
+from .models import StripeEvent
+
+#: Stripe's shortest Checkout Session lifetime; stock is held for as long.
+SESSION_MINUTES = 30
+
+
+class PaymentGatewayError(RuntimeError):
+    """Stripe could not be reached or refused; the order stays awaiting payment."""
+
+
+def stripe_enabled():
+    cfg = current_app.config
+    return bool(cfg.get("STRIPE_SECRET_KEY") and cfg.get("STRIPE_WEBHOOK_SECRET"))
+
+
+def _client():
+    cfg = current_app.config
+    return stripe.StripeClient(cfg["STRIPE_SECRET_KEY"], base_addresses=(
+        {"api": cfg["STRIPE_API_BASE"]} if cfg.get("STRIPE_API_BASE") else {}),
+        max_network_retries=1)
+
+
+def create_checkout_session(order, lines, success_url, cancel_url):
+    """Create (or, on a retry, get back) the Checkout Session for an unpaid order."""
+    line_items = [{
+        "quantity": line.quantity,
+        "price_data": {"currency": "idr", "unit_amount": to_stripe_amount(line.price_idr),
+                       "product_data": {"name": f"{line.name} ({line.village_name})"}},
+    } for line in lines]
+    if order.shipping_idr:
+        line_items.append({"quantity": 1, "price_data": {
+            "currency": "idr", "unit_amount": to_stripe_amount(order.shipping_idr),
+            "product_data": {"name": "Ongkos kirim / Shipping"}}})
+    expires_at = order.expires_at or (now_utc() + timedelta(minutes=SESSION_MINUTES))
+    params = {
+        "mode": "payment", "line_items": line_items, "customer_email": order.email,
+        "client_reference_id": order.number, "metadata": {"order_number": order.number},
+        "success_url": success_url, "cancel_url": cancel_url,
+        "expires_at": int(max(expires_at.timestamp(), now_utc().timestamp() + SESSION_MINUTES * 60 - 60)),
+    }
+    try:
+        session = _client().v1.checkout.sessions.create(
+            params=params, options={"idempotency_key": f"checkout-{order.number}"})
+    except stripe.StripeError as exc:
+        current_app.logger.error("Stripe Checkout Session for %s failed: %s", order.number, exc)
+        raise PaymentGatewayError(str(exc)) from exc
+    order.stripe_session_id = session.id
+    db.session.flush()
+    return session
+
+
+def parse_event(payload, signature):
+    """Verify ``Stripe-Signature`` on the raw body with the official library; raise on failure."""
+    return stripe.Webhook.construct_event(
+        payload, signature, current_app.config["STRIPE_WEBHOOK_SECRET"])
+
+
+def _order_for(session_object):
+    number = (session_object.get("metadata") or {}).get("order_number") or session_object.get("client_reference_id")
+    stmt = select(Order).where(Order.stripe_session_id == session_object.get("id"))
+    order = db.session.scalars(stmt).one_or_none()
+    if order is None and number:
+        order = db.session.scalars(select(Order).where(Order.number == number)).one_or_none()
+    return order
+
+
+def _papers_still_valid(order):
+    product_ids = db.session.scalars(
+        select(OrderLine.product_id).join(VillageOrder, VillageOrder.id == OrderLine.village_order_id)
+        .where(VillageOrder.order_id == order.id, OrderLine.product_id.is_not(None))).all()
+    if not product_ids:
+        return False
+    sellable = set(db.session.scalars(sellable_product_ids().where(Product.id.in_(product_ids))))
+    return set(product_ids) <= sellable
+
+
+def handle_event(event):
+    """Apply one verified event, once. Returns a short description for the log/response."""
+    try:
+        db.session.add(StripeEvent(id=event["id"], type=event["type"]))
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return "duplicate"
+    kind = event["type"]
+    session_object = event["data"]["object"]
+    order = _order_for(session_object)
+    if order is None:
+        db.session.commit()
+        return "no matching order"
+    actor = "Stripe"
+    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        if kind == "checkout.session.completed" and session_object.get("payment_status") != "paid":
+            result = "awaiting asynchronous payment"
+        else:
+            hold = None if _papers_still_valid(order) else (
+                "A product lost its legality papers while the buyer was paying: the office must check before anything ships.")
+            result = "paid" if mark_paid(order.id, actor, kind, hold_reason=hold) else "already settled"
+    elif kind == "checkout.session.async_payment_failed":
+        result = "cancelled" if cancel_unpaid_order(order.id, actor, kind) else "already settled"
+    elif kind == "checkout.session.expired":
+        result = "expired" if expire_order(order.id, actor, kind) else "already settled"
+    else:
+        result = "ignored"
+    db.session.execute(StripeEvent.__table__.update().where(StripeEvent.id == event["id"])
+                       .values(order_id=order.id))
+    db.session.commit()
+    return result
