@@ -68,6 +68,7 @@ def load_config(app, overrides=None):
     #: Where the office's notices go; empty means every active verifier and admin.
     cfg["OFFICE_EMAIL"] = env.get("OFFICE_EMAIL", "")
     cfg["INVITATION_DAYS"] = int(env.get("INVITATION_DAYS", 7))
+    cfg["PASSWORD_RESET_MINUTES"] = int(env.get("PASSWORD_RESET_MINUTES", 60))
     cfg["STRIPE_SECRET_KEY"] = env.get("STRIPE_SECRET_KEY") or None
     cfg["STRIPE_WEBHOOK_SECRET"] = env.get("STRIPE_WEBHOOK_SECRET") or None
     #: Only for tests and the Stripe CLI's mock servers; empty means Stripe itself.

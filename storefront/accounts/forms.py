@@ -24,3 +24,56 @@ class AcceptInvitationForm(FlaskForm):
         Length(min=12, max=256, message=_l("The password must be at least 12 characters."))])
     confirm = PasswordField(_l("Type the password again"), validators=[
         EqualTo("password", _l("The two passwords are not the same."))])
+
+
+def _strip(value):
+    """Phone keyboards add spaces around autocompleted values."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def _email_field(label=_l("E-mail")):
+    """An e-mail address field as the sign-in form has it."""
+    return EmailField(label, filters=[_strip], validators=[
+        DataRequired(_l("Enter your e-mail address.")),
+        Email(_l("Enter a valid e-mail address, e.g. nama@contoh.id.")),
+        Length(max=254, message=_l("This e-mail address is too long."))],
+        render_kw={"autocomplete": "email"})
+
+
+def _new_password_fields():
+    """A new password (12 to 256 characters) and the same typed again."""
+    password = PasswordField(_l("Choose a password (at least 12 characters)"), validators=[
+        DataRequired(_l("Enter your password.")),
+        Length(min=12, max=256, message=_l("The password must be at least 12 characters."))],
+        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Type the password again"), validators=[
+        DataRequired(_l("Type the password again.")),
+        EqualTo("password", _l("The two passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"})
+    return password, confirm
+
+
+class SignUpForm(FlaskForm):
+    """A buyer opens an account: name, e-mail, password twice."""
+
+    name = StringField(_l("Your name"), filters=[_strip], validators=[
+        DataRequired(_l("Enter your name.")), Length(max=120)],
+        render_kw={"autocomplete": "name"})
+    email = _email_field()
+    password, confirm = _new_password_fields()
+
+
+class ForgotPasswordForm(FlaskForm):
+    """The e-mail address to send a password-reset link to."""
+
+    email = _email_field()
+
+
+class ResetPasswordForm(FlaskForm):
+    """A new password, chosen from an e-mailed reset link."""
+
+    password, confirm = _new_password_fields()
+
+
+class ConfirmForm(FlaskForm):
+    """A button and its CSRF token, nothing else (e.g. delete a saved address)."""

@@ -1,13 +1,28 @@
-"""Sign in and out."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_login import login_required, login_user, logout_user
+"""Sign in and out, sign up, password reset, and a buyer's account: orders and saved addresses."""
+import smtplib
 
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.routing import BuildError
+
+from ..addresses import AddressForm
+from ..contact import ContactError
 from ..urls import safe_next
 from ..extensions import db
+from ..mail import send_mail
+from ..orders.models import Order
 from ..villages.models import Village
-from .forms import AcceptInvitationForm, SignInForm
-from .services import AccountError, accept_invitation as accept, authenticate, find_invitation
+from .forms import (AcceptInvitationForm, ConfirmForm, ForgotPasswordForm, ResetPasswordForm,
+                    SignInForm, SignUpForm)
+from .models import Address
+from .services import (AccountError, AddressNotFound, accept_invitation as accept, add_address,
+                       authenticate, create_user, delete_address as remove_address,
+                       find_invitation, find_password_reset, request_password_reset,
+                       reset_password as apply_password_reset)
 
 bp = Blueprint("accounts", __name__)
 
@@ -23,7 +38,8 @@ def sign_in():
             return redirect(safe_next(request.args.get("next"), url_for("catalog.home")), code=303)
         form.password.errors.append(_("E-mail or password is wrong."))
     status = 422 if form.errors else 200
-    return render_template("accounts/sign_in.html", form=form), status
+    return render_template("accounts/sign_in.html", form=form,
+                           next_url=request.args.get("next")), status
 
 
 @bp.post("/keluar")
@@ -57,3 +73,193 @@ def accept_invitation(token):
     village = db.session.get(Village, invitation.village_id)
     return render_template("accounts/accept_invitation.html", form=form, invitation=invitation,
                            village=village), status
+
+
+# --- sign up -------------------------------------------------------------------------------------
+
+@bp.route("/daftar", methods=["GET", "POST"])
+def sign_up():
+    """A buyer opens an account (optional: guests can buy without one) and is signed in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.account"))
+    form = SignUpForm()
+    if form.validate_on_submit():
+        try:
+            user = create_user(email=form.email.data, name=form.name.data,
+                               password=form.password.data, role="customer")
+        except AccountError as exc:
+            db.session.rollback()
+            form.email.errors.append(str(exc))
+        except ContactError:
+            db.session.rollback()
+            form.email.errors.append(_("Enter a valid e-mail address, e.g. nama@contoh.id."))
+        except IntegrityError:  # a second sign-up with the same address won the race
+            db.session.rollback()
+            form.email.errors.append(_("An account for %(email)s exists already.",
+                                       email=form.email.data.lower()))
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(_("Welcome, %(name)s. Your account is ready.", name=user.name), "success")
+            return redirect(safe_next(request.args.get("next"), url_for("accounts.account")),
+                            code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("accounts/sign_up.html", form=form,
+                           next_url=request.args.get("next")), status
+
+
+# --- password reset ------------------------------------------------------------------------------
+
+def _no_referrer(response, status=200):
+    """Pages whose URL holds a secret token: never sent on as a referrer, never cached."""
+    response = current_app.make_response((response, status))
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _reset_mail_body(user, link, minutes):
+    """The reset e-mail, in Indonesian like the shop's other mail."""
+    return "\n".join([
+        f"Halo {user.name},", "",
+        "Kami menerima permintaan untuk mengatur ulang kata sandi akun Anda di toko",
+        "Produk Desa NTT. Buka tautan ini untuk memilih kata sandi baru:", "", link, "",
+        f"Tautan ini hanya bisa dipakai sekali dan berlaku {minutes} menit.",
+        "Jika Anda tidak meminta ini, abaikan e-mail ini; kata sandi Anda tidak berubah.", "",
+        "Salam,", "Produk Desa NTT"])
+
+
+def _send_reset_link(user, token, minutes):
+    """E-mail the link; a mail failure is logged, never shown (the answer must not differ)."""
+    link = url_for("accounts.reset_password", token=token, _external=True)
+    try:
+        send_mail([user.email], "Atur ulang kata sandi Produk Desa NTT",
+                  _reset_mail_body(user, link, minutes))
+    except (OSError, smtplib.SMTPException) as exc:
+        current_app.logger.error("password-reset mail to user %s failed: %s", user.id, exc)
+
+
+@bp.route("/lupa-sandi", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a reset link. The answer is the same whether or not the account exists."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        minutes = int(current_app.config.get("PASSWORD_RESET_MINUTES", 60))
+        opened = request_password_reset(form.email.data, minutes=minutes)
+        if opened is not None:
+            db.session.commit()
+            _send_reset_link(*opened, minutes)
+        flash(_("If an account exists for that address, we have sent it a link to choose a new "
+                "password. The link works once, for %(minutes)d minutes. Check your spam folder "
+                "too.", minutes=minutes), "success")
+        return redirect(url_for("accounts.forgot_password"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("accounts/forgot_password.html", form=form), status
+
+
+@bp.route("/reset-sandi/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    """Choose a new password from an e-mailed link; the link then stops working."""
+    try:
+        find_password_reset(token)
+    except AccountError as exc:
+        return _no_referrer(render_template("accounts/reset_closed.html", message=str(exc)), 410)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            apply_password_reset(token, form.password.data)
+        except AccountError as exc:  # spent by a parallel request a moment ago
+            db.session.rollback()
+            return _no_referrer(render_template("accounts/reset_closed.html", message=str(exc)), 410)
+        db.session.commit()
+        flash(_("Your password has been changed. Sign in with the new one."), "success")
+        return redirect(url_for("accounts.sign_in"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return _no_referrer(render_template("accounts/reset_password.html", form=form), status)
+
+
+# --- the buyer's account -------------------------------------------------------------------------
+
+ORDERS_PER_PAGE = 20
+
+#: Order statuses as buyers read them.
+ORDER_STATUS_LABELS = {
+    "awaiting_payment": _l("Awaiting payment"),
+    "paid": _l("Paid"),
+    "cancelled": _l("Cancelled"),
+    "expired": _l("Expired"),
+}
+
+
+def _order_url(number):
+    """The order's page: ``orders.detail`` once that blueprint exists, else its known path."""
+    if "orders.detail" in current_app.view_functions:
+        try:
+            return url_for("orders.detail", number=number)
+        except BuildError:
+            pass
+    return f"/pesanan/{number}"
+
+
+@bp.get("/akun")
+@login_required
+def account():
+    """The signed-in person's account: who they are, links to orders and addresses."""
+    return render_template("accounts/account.html", user=current_user)
+
+
+@bp.get("/akun/pesanan")
+@login_required
+def order_history():
+    """The signed-in person's own orders, newest first."""
+    page = db.paginate(
+        select(Order).where(Order.user_id == current_user.id)
+        .order_by(Order.created_at.desc(), Order.id.desc()),
+        page=request.args.get("page", 1, type=int), per_page=ORDERS_PER_PAGE, error_out=False)
+    rows = [{"number": order.number, "created_at": order.created_at,
+             "status": ORDER_STATUS_LABELS.get(order.status, order.status),
+             "total_idr": order.total_idr, "url": _order_url(order.number)}
+            for order in page.items]
+    return render_template("accounts/orders.html", page=page, orders=rows)
+
+
+def _own_addresses():
+    """The signed-in person's saved addresses, oldest first."""
+    return db.session.scalars(
+        select(Address).where(Address.user_id == current_user.id)
+        .order_by(Address.created_at, Address.id)).all()
+
+
+@bp.route("/akun/alamat", methods=["GET", "POST"])
+@login_required
+def addresses():
+    """Saved shipping addresses: the list, and a form to add one."""
+    form = AddressForm()
+    if form.validate_on_submit():
+        try:
+            add_address(current_user, form.address())
+        except AccountError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Address saved."), "success")
+            return redirect(url_for("accounts.addresses"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("accounts/addresses.html", form=form,
+                           addresses=_own_addresses()), status
+
+
+@bp.post("/akun/alamat/<int:address_id>/hapus")
+@login_required
+def delete_address(address_id):
+    """Delete one of the signed-in person's saved addresses; anyone else's is a 404."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        remove_address(current_user, address_id)
+    except AddressNotFound:
+        abort(404)
+    db.session.commit()
+    flash(_("Address deleted."), "success")
+    return redirect(url_for("accounts.addresses"), code=303)

@@ -4,16 +4,20 @@ import secrets
 from datetime import timedelta, timezone
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..clock import now_utc
-from ..contact import normalise_email
+from ..contact import ContactError, normalise_email, normalise_phone
 from ..extensions import db
-from .models import ROLES, Invitation, User
+from .models import ROLES, Address, Invitation, PasswordReset, User
 
 
 class AccountError(ValueError):
     """An account cannot be created or used as asked."""
+
+
+class AddressNotFound(LookupError):
+    """No saved address with this id belongs to this user."""
 
 
 def authenticate(email, password):
@@ -106,3 +110,110 @@ def set_user_role(user, role, *, actor):
     user.role = role
     db.session.flush()
     return user
+
+
+# --- password reset ------------------------------------------------------------------------------
+
+def _as_utc(moment):
+    """SQLite hands back naive datetimes; they were stored as UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def request_password_reset(email, *, minutes):
+    """Open a reset link for the active account with this e-mail; return ``(user, token)``.
+
+    Returns ``None`` when there is no such active account: the caller answers the same either way,
+    so that nobody learns which addresses have accounts. Only the token's hash is stored.
+    """
+    user = db.session.scalars(
+        select(User).where(func.lower(User.email) == (email or "").strip().lower())
+    ).one_or_none()
+    if user is None or not user.active:
+        return None
+    token = secrets.token_urlsafe(32)
+    db.session.add(PasswordReset(user_id=user.id, token_hash=_token_hash(token),
+                                 expires_at=now_utc() + timedelta(minutes=minutes)))
+    db.session.flush()
+    return user, token
+
+
+def find_password_reset(token):
+    """The open reset for ``token``, or raise ``AccountError`` saying why it cannot be used."""
+    reset = db.session.scalars(
+        select(PasswordReset).where(PasswordReset.token_hash == _token_hash(token or ""))
+    ).one_or_none()
+    if reset is None:
+        raise AccountError(_("This password-reset link is not valid. Ask for a new one."))
+    if reset.used_at is not None:
+        raise AccountError(_("This password-reset link has been used already. Ask for a new one."))
+    if _as_utc(reset.expires_at) < now_utc():
+        raise AccountError(_("This password-reset link has expired. Ask for a new one."))
+    user = db.session.get(User, reset.user_id)
+    if user is None or not user.active:
+        raise AccountError(_("This password-reset link is not valid. Ask for a new one."))
+    return reset
+
+
+def reset_password(token, password):
+    """Set a new password through an open reset link; return the user.
+
+    The link is spent, and so is every other open link of the same user. Spending is a
+    conditional UPDATE, so two requests racing with one link cannot both succeed.
+    """
+    reset = find_password_reset(token)
+    if len(password or "") < 12:
+        raise AccountError(_("The password must be at least 12 characters."))
+    now = now_utc()
+    spent = db.session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now).execution_options(synchronize_session=False))
+    if spent.rowcount != 1:
+        raise AccountError(_("This password-reset link has been used already. Ask for a new one."))
+    db.session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == reset.user_id, PasswordReset.used_at.is_(None))
+        .values(used_at=now).execution_options(synchronize_session=False))
+    user = db.session.get(User, reset.user_id)
+    user.set_password(password)
+    db.session.flush()
+    return user
+
+
+# --- saved addresses -----------------------------------------------------------------------------
+
+#: Enough for home, work and family; stops a script from filling the table.
+MAX_ADDRESSES = 20
+
+
+def add_address(user, data):
+    """Save a shipping address for ``user``; ``data`` holds the ``AddressForm`` fields.
+
+    The phone is stored as E.164 (``+6281234567890``).
+    """
+    count = db.session.scalar(select(func.count()).where(Address.user_id == user.id))
+    if count >= MAX_ADDRESSES:
+        raise AccountError(_("You can save at most %(count)d addresses. Delete one first.",
+                             count=MAX_ADDRESSES))
+    try:
+        phone = normalise_phone(data["phone"])
+    except ContactError:
+        raise AccountError(_("Enter an Indonesian phone number, e.g. 0812 3456 7890.")) from None
+    address = Address(user_id=user.id, name=data["name"], phone=phone,
+                      province=data["province"], regency=data["regency"],
+                      district=data["district"], village_ward=data["village_ward"],
+                      postal_code=data["postal_code"], street=data["street"])
+    db.session.add(address)
+    db.session.flush()
+    return address
+
+
+def delete_address(user, address_id):
+    """Delete one of ``user``'s saved addresses; ``AddressNotFound`` if it is not theirs."""
+    address = db.session.scalars(
+        select(Address).where(Address.id == address_id, Address.user_id == user.id)
+    ).one_or_none()
+    if address is None:
+        raise AddressNotFound(address_id)
+    db.session.delete(address)
+    db.session.flush()
