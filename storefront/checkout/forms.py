@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, HiddenField, RadioField
+from wtforms import BooleanField, EmailField, HiddenField, RadioField
 from wtforms.validators import DataRequired, Email, Length
 
 from ..addresses import AddressForm
@@ -17,6 +17,7 @@ class CheckoutForm(AddressForm):
                                    Email(_l("Enter a valid e-mail address, e.g. nama@contoh.id.")),
                                    Length(max=254)], render_kw={"autocomplete": "email"})
     payment_method = RadioField(_l("Payment"), validators=[DataRequired(_l("Choose how to pay."))])
+    save_address = BooleanField(_l("Save this address in my account"))
     #: Made when the page is first shown: the same checkout sent twice makes one order.
     idempotency_key = HiddenField()
     #: The total the buyer was shown; if the server's total differs, they confirm again.

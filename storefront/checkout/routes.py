@@ -9,6 +9,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..accounts.models import Address
+from ..accounts.services import AccountError, add_address
 from ..cart.services import review_cart
 from ..cart.session import current_cart
 from ..clock import to_wita
@@ -52,8 +54,15 @@ def start():
         return redirect(url_for("cart.view"), code=303)
     methods = _methods(view)
     prefill = {"idempotency_key": secrets.token_hex(16), "payment_method": methods[0]}
+    saved = []
     if current_user.is_authenticated:
         prefill.update(name=current_user.name, email=current_user.email)
+        saved = db.session.scalars(select(Address).where(Address.user_id == current_user.id)
+                                   .order_by(Address.id.desc())).all()
+        chosen = request.args.get("alamat", "")
+        for address in saved:
+            if chosen.isdigit() and address.id == int(chosen):
+                prefill.update({name: getattr(address, name) for name in CheckoutForm.ADDRESS_FIELDS})
     form = CheckoutForm(methods=methods, data=prefill)
     parcels = None
     if form.validate_on_submit():
@@ -93,6 +102,11 @@ def _place(form, cart, address, view):
         db.session.rollback()
         form.form_errors.append(str(exc))
         return None
+    if placed.created and form.save_address.data and current_user.is_authenticated:
+        try:
+            add_address(current_user, address)
+        except AccountError as exc:  # the address book is full: the order matters more
+            flash(str(exc), "warning")
     db.session.commit()
     order = placed.order
     tokens = session.get(SESSION_KEY, {})

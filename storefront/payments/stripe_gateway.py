@@ -4,7 +4,7 @@ Enabled by STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET. Fulfilment comes from we
 each event id is recorded once, and every handler is a conditional status move, so events
 that arrive twice, together or out of order change an order once.
 """
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import stripe
 from flask import current_app, url_for
@@ -51,12 +51,18 @@ def create_checkout_session(order, lines, success_url, cancel_url):
         line_items.append({"quantity": 1, "price_data": {
             "currency": "idr", "unit_amount": to_stripe_amount(order.shipping_idr),
             "product_data": {"name": "Ongkos kirim / Shipping"}}})
-    expires_at = order.expires_at or (now_utc() + timedelta(minutes=SESSION_MINUTES))
+    # Stripe accepts 30 minutes to 24 hours; the order holds its stock exactly as long.
+    now = now_utc()
+    held_until = order.expires_at
+    if held_until is not None and held_until.tzinfo is None:
+        held_until = held_until.replace(tzinfo=timezone.utc)
+    expires_at = min(max(held_until or now, now + timedelta(minutes=SESSION_MINUTES + 1)),
+                     now + timedelta(hours=23))
     params = {
         "mode": "payment", "line_items": line_items, "customer_email": order.email,
         "client_reference_id": order.number, "metadata": {"order_number": order.number},
         "success_url": success_url, "cancel_url": cancel_url,
-        "expires_at": int(max(expires_at.timestamp(), now_utc().timestamp() + SESSION_MINUTES * 60 - 60)),
+        "expires_at": int(expires_at.timestamp()),
     }
     try:
         session = _client().v1.checkout.sessions.create(
@@ -65,6 +71,7 @@ def create_checkout_session(order, lines, success_url, cancel_url):
         current_app.logger.error("Stripe Checkout Session for %s failed: %s", order.number, exc)
         raise PaymentGatewayError(str(exc)) from exc
     order.stripe_session_id = session.id
+    order.expires_at = expires_at
     db.session.flush()
     return session
 
@@ -115,7 +122,15 @@ def handle_event(event):
         else:
             hold = None if _papers_still_valid(order) else (
                 "A product lost its legality papers while the buyer was paying: the office must check before anything ships.")
-            result = "paid" if mark_paid(order.id, actor, kind, hold_reason=hold) else "already settled"
+            if mark_paid(order.id, actor, kind, hold_reason=hold):
+                result = "paid"
+            elif order.status in ("expired", "cancelled"):
+                # Money arrived for an order that already gave its stock back: a person decides.
+                order.hold_reason = ("Payment arrived after the order had ended; the office must "
+                                     "refund it or reserve the goods again.")
+                result = "paid after the order ended: held for the office"
+            else:
+                result = "already settled"
     elif kind == "checkout.session.async_payment_failed":
         result = "cancelled" if cancel_unpaid_order(order.id, actor, kind) else "already settled"
     elif kind == "checkout.session.expired":
