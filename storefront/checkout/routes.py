@@ -1,4 +1,5 @@
 """Checkout and the order pages a buyer sees."""
+import re
 import secrets
 import smtplib
 
@@ -26,6 +27,7 @@ from .shipping import quote_parcels
 
 bp = Blueprint("checkout", __name__)
 
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 #: Guests keep their orders' private tokens in the session, so a repeat submit finds them.
 SESSION_KEY = "order_tokens"
 
@@ -70,21 +72,31 @@ def start():
         parcels = quote_parcels(view, address["province"], address["regency"])
         total = sum(p.subtotal_idr + p.shipping_idr for p in parcels)
         if request.form.get("action") == "place" and form.expected_total.data:
-            return _place(form, cart, address, view) or _render(form, view, parcels, total, 422)
+            placed = _place(form, cart, address, view)
+            if placed:
+                return placed
+            form.expected_total.data = str(total)  # so "Place order" confirms what is shown now
+            return _render(form, view, parcels, total, 422, saved)
         form.expected_total.data = str(total)
-        return _render(form, view, parcels, total, 200)
-    return _render(form, view, None, None, 422 if form.is_submitted() else 200)
+        return _render(form, view, parcels, total, 200, saved)
+    return _render(form, view, None, None, 422 if form.is_submitted() else 200, saved)
+
+
+def _clean_key(key):
+    """The form's idempotency key if it looks like one we made, else None."""
+    return key if key and IDEMPOTENCY_KEY.fullmatch(key) else None
 
 
 def _already_placed(key):
-    if not key:
+    key = _clean_key(key)
+    if key is None:
         return None
-    return db.session.scalars(select(Order).where(Order.idempotency_key == key[:64])).one_or_none()
+    return db.session.scalars(select(Order).where(Order.idempotency_key == key)).one_or_none()
 
 
-def _render(form, view, parcels, total, status):
+def _render(form, view, parcels, total, status, saved=()):
     return render_template("checkout/checkout.html", form=form, view=view, parcels=parcels,
-                           total=total), status
+                           total=total, saved=saved), status
 
 
 def _place(form, cart, address, view):
@@ -96,7 +108,7 @@ def _place(form, cart, address, view):
         placed = place_order(
             cart=cart, user_id=current_user.id if current_user.is_authenticated else None,
             address=address, email=form.email.data.lower(), payment_method=method,
-            idempotency_key=form.idempotency_key.data or secrets.token_hex(16),
+            idempotency_key=_clean_key(form.idempotency_key.data) or secrets.token_hex(16),
             expected_total_idr=int(expected) if expected.isdigit() else -1, hold_minutes=hold)
     except CheckoutError as exc:
         db.session.rollback()
