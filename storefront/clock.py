@@ -15,10 +15,13 @@ def today_wita():
     return now_utc().astimezone(WITA).date()
 
 
+def as_utc(moment):
+    """A stored time, timezone-aware: SQLite hands back naive datetimes, stored as UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)
+
+
 def to_wita(moment):
-    """Convert a stored UTC time (naive values are taken as UTC) for display."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(WITA)
+    """Convert a stored UTC time for display."""
+    return None if moment is None else as_utc(moment).astimezone(WITA)

@@ -310,9 +310,13 @@ def test_a_new_price_must_be_accepted_before_checkout(client):
     assert "Check out" not in page
     response = client.get("/checkout")
     assert response.status_code == 303 and response.headers["Location"].endswith("/keranjang")
-    # Placing with the total quoted before the change is refused too.
+    # Placing with the total quoted before the change is refused too, saying why.
     response = place(client, data, hidden(text(quoted), "expected_total"))
-    assert response.status_code == 303 and response.headers["Location"].endswith("/keranjang")
+    assert response.status_code == 422
+    refused = text(response)
+    assert "Something in your cart changed. Review it before paying." in refused
+    assert "The price changed from Rp 85.000 to Rp 90.000." in refused
+    assert 'href="/keranjang"' in refused and 'value="place"' not in refused
     assert order_count() == 0 and stock(product) == 10
 
     client.post("/keranjang/terima", data={"csrf_token": token(client)})

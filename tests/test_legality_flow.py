@@ -10,7 +10,7 @@ Messages are checked in Indonesian (the shop's default language) unless a test s
 import html
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 

@@ -1,12 +1,12 @@
 """Account verbs."""
 import hashlib
 import secrets
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
-from ..clock import now_utc
+from ..clock import as_utc, now_utc
 from ..contact import ContactError, normalise_email, normalise_phone
 from ..extensions import db
 from .models import ROLES, Address, Invitation, PasswordReset, User
@@ -77,10 +77,7 @@ def find_invitation(token):
         raise AccountError(_("This invitation link is not valid. Ask the office for a new one."))
     if invitation.accepted_at is not None:
         raise AccountError(_("This invitation has been used already. Sign in instead."))
-    expires_at = invitation.expires_at
-    if expires_at.tzinfo is None:
-        expires_at = expires_at.replace(tzinfo=timezone.utc)
-    if expires_at < now_utc():
+    if as_utc(invitation.expires_at) < now_utc():
         raise AccountError(_("This invitation has expired. Ask the office for a new one."))
     return invitation
 
@@ -114,11 +111,6 @@ def set_user_role(user, role, *, actor):
 
 # --- password reset ------------------------------------------------------------------------------
 
-def _as_utc(moment):
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
-
-
 def request_password_reset(email, *, minutes):
     """Open a reset link for the active account with this e-mail; return ``(user, token)``.
 
@@ -146,7 +138,7 @@ def find_password_reset(token):
         raise AccountError(_("This password-reset link is not valid. Ask for a new one."))
     if reset.used_at is not None:
         raise AccountError(_("This password-reset link has been used already. Ask for a new one."))
-    if _as_utc(reset.expires_at) < now_utc():
+    if as_utc(reset.expires_at) < now_utc():
         raise AccountError(_("This password-reset link has expired. Ask for a new one."))
     user = db.session.get(User, reset.user_id)
     if user is None or not user.active:

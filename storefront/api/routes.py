@@ -9,7 +9,6 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 
 from ..catalog import browse
 from ..catalog.models import Product
-from ..catalog.sellable import sellable_products
 from ..clock import today_wita
 from ..extensions import db
 from ..legality.papers import issuer, papers_by_product

@@ -1,6 +1,5 @@
 """Public shop pages: home, catalogue, product, search."""
 from flask import Blueprint, abort, current_app, render_template, request
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..clock import today_wita

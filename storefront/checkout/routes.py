@@ -18,9 +18,9 @@ from ..clock import to_wita
 from ..extensions import db
 from ..mail import send_mail
 from ..orders.models import Order, OrderLine, VillageOrder
-from ..orders.services import access_token_hash
-from ..payments.stripe_gateway import (SESSION_MINUTES, PaymentGatewayError,
-                                       create_checkout_session, stripe_enabled)
+from ..orders.services import access_token_hash, order_link_token
+from ..payments.stripe_gateway import (SESSION_MINUTES, PaymentGatewayError, SessionClosed,
+                                       checkout_session_for, stripe_enabled)
 from .forms import CheckoutForm
 from .services import CheckoutError, place_order
 from .shipping import quote_parcels
@@ -44,16 +44,16 @@ def _methods(view):
 @bp.route("/checkout", methods=["GET", "POST"])
 def start():
     """Contact and address, then each parcel's shipping, then the order."""
-    repeat = _already_placed(request.form.get("idempotency_key")) if request.method == "POST" else None
+    key = _clean_key(request.form.get("idempotency_key")) if request.method == "POST" else None
+    placing = request.method == "POST" and request.form.get("action") == "place"
+    repeat = _to_order(key) if placing else None
     if repeat is not None:
-        # A double click, the back button or a retry: show the order the first submit made.
-        return redirect(url_for("checkout.order", number=repeat.number,
-                                kunci=session.get(SESSION_KEY, {}).get(repeat.number)), code=303)
+        return repeat
     cart = current_cart()
     view = review_cart(cart)
-    if not view.can_check_out:
-        flash(_("Review your cart before checking out."), "warning")
-        return redirect(url_for("cart.view"), code=303)
+    if not view.can_check_out and not (placing and view.lines):
+        # Placing with a changed cart goes on, so place_order can say what changed (sold out).
+        return _to_order(key) or _back_to_cart()
     methods = _methods(view)
     prefill = {"idempotency_key": secrets.token_hex(16), "payment_method": methods[0]}
     saved = []
@@ -66,20 +66,46 @@ def start():
             if chosen.isdigit() and address.id == int(chosen):
                 prefill.update({name: getattr(address, name) for name in CheckoutForm.ADDRESS_FIELDS})
     form = CheckoutForm(methods=methods, data=prefill)
-    parcels = None
-    if form.validate_on_submit():
-        address = form.address()
-        parcels = quote_parcels(view, address["province"], address["regency"])
-        total = sum(p.subtotal_idr + p.shipping_idr for p in parcels)
-        if request.form.get("action") == "place" and form.expected_total.data:
-            placed = _place(form, cart, address, view)
-            if placed:
-                return placed
-            form.expected_total.data = str(total)  # so "Place order" confirms what is shown now
-            return _render(form, view, parcels, total, 422, saved)
-        form.expected_total.data = str(total)
-        return _render(form, view, parcels, total, 200, saved)
-    return _render(form, view, None, None, 422 if form.is_submitted() else 200, saved)
+    if not form.validate_on_submit():
+        return _render(form, view, None, None, 422 if form.is_submitted() else 200, saved)
+    address = form.address()
+    if placing and form.expected_total.data:
+        placed = _place(form, cart, address)
+        if placed:
+            return placed
+        # Nothing was placed: show the cart as it is now, not as it was before the attempt.
+        view = review_cart(current_cart())
+        if not view.lines:
+            return _to_order(key) or _back_to_cart()
+    elif not view.can_check_out:
+        return _back_to_cart()
+    elif key and _order_by_key(key) is not None:
+        # An old checkout page brought back (history): a new order needs a key of its own.
+        form.idempotency_key.data = secrets.token_hex(16)
+    parcels = quote_parcels(view, address["province"], address["regency"])
+    total = sum(p.subtotal_idr + p.shipping_idr for p in parcels)
+    status = 422 if placing else 200
+    form.expected_total.data = str(total)  # so "Place order" confirms what is shown now
+    return _render(form, view, parcels, total, status, saved)
+
+
+def _back_to_cart():
+    flash(_("Review your cart before checking out."), "warning")
+    return redirect(url_for("cart.view"), code=303)
+
+
+def _to_order(key):
+    """If this checkout already made an order (double click, back button, retry), go to it."""
+    order = _order_by_key(key)
+    if order is None:
+        return None
+    return redirect(url_for("checkout.order", number=order.number, kunci=order_link_token(key)), code=303)
+
+
+def _order_by_key(key):
+    if key is None:
+        return None
+    return db.session.scalars(select(Order).where(Order.idempotency_key == key)).one_or_none()
 
 
 def _clean_key(key):
@@ -87,31 +113,30 @@ def _clean_key(key):
     return key if key and IDEMPOTENCY_KEY.fullmatch(key) else None
 
 
-def _already_placed(key):
-    key = _clean_key(key)
-    if key is None:
-        return None
-    return db.session.scalars(select(Order).where(Order.idempotency_key == key)).one_or_none()
-
-
 def _render(form, view, parcels, total, status, saved=()):
     return render_template("checkout/checkout.html", form=form, view=view, parcels=parcels,
                            total=total, saved=saved), status
 
 
-def _place(form, cart, address, view):
+def _place(form, cart, address):
+    """Place the order; a redirect to it (or to its payment), or None with the reason on the form."""
     method = form.payment_method.data
     hold = {"bank_transfer": current_app.config["BANK_TRANSFER_HOURS"] * 60,
             "stripe": SESSION_MINUTES + 30, "cod": None}[method]
     expected = form.expected_total.data
+    key = _clean_key(form.idempotency_key.data) or secrets.token_hex(16)
     try:
         placed = place_order(
             cart=cart, user_id=current_user.id if current_user.is_authenticated else None,
             address=address, email=form.email.data.lower(), payment_method=method,
-            idempotency_key=_clean_key(form.idempotency_key.data) or secrets.token_hex(16),
-            expected_total_idr=int(expected) if expected.isdigit() else -1, hold_minutes=hold)
+            idempotency_key=key, expected_total_idr=int(expected) if expected.isdigit() else -1,
+            hold_minutes=hold)
     except CheckoutError as exc:
         db.session.rollback()
+        # The same checkout sent twice: the other submit may have placed it a moment ago.
+        repeat = _to_order(key)
+        if repeat is not None:
+            return repeat
         form.form_errors.append(str(exc))
         return None
     if placed.created and form.save_address.data and current_user.is_authenticated:
@@ -120,13 +145,12 @@ def _place(form, cart, address, view):
         except AccountError as exc:  # the address book is full: the order matters more
             flash(str(exc), "warning")
     db.session.commit()
-    order = placed.order
+    order, token = placed.order, placed.access_token
     tokens = session.get(SESSION_KEY, {})
-    if placed.access_token:
-        tokens[order.number] = placed.access_token
-        session[SESSION_KEY] = tokens
-        _send_confirmation(order, placed.access_token)
-    token = tokens.get(order.number)
+    tokens[order.number] = token
+    session[SESSION_KEY] = tokens
+    if placed.created:
+        _send_confirmation(order, token)
     if method == "stripe" and order.status == "awaiting_payment":
         return redirect(url_for("checkout.pay", number=order.number, kunci=token), code=303)
     return redirect(url_for("checkout.order", number=order.number, kunci=token), code=303)
@@ -189,10 +213,15 @@ def pay(number):
     lines = db.session.scalars(
         select(OrderLine).join(VillageOrder, VillageOrder.id == OrderLine.village_order_id)
         .where(VillageOrder.order_id == order.id).order_by(OrderLine.id)).all()
-    back = url_for("checkout.order", number=number, kunci=token, _external=True)
     try:
-        stripe_session = create_checkout_session(order, lines, success_url=back + "&stripe=success",
-                                                 cancel_url=back + "&stripe=cancel")
+        stripe_session = checkout_session_for(
+            order, lines,
+            success_url=url_for("checkout.order", number=number, kunci=token, stripe="success", _external=True),
+            cancel_url=url_for("checkout.order", number=number, kunci=token, stripe="cancel", _external=True))
+    except SessionClosed:
+        db.session.rollback()
+        flash(_("The time to pay this order by card has ended. If you paid, the payment is being confirmed."), "warning")
+        return redirect(url_for("checkout.order", number=number, kunci=token), code=303)
     except PaymentGatewayError:
         db.session.rollback()
         flash(_("The card payment service did not answer. Your order is kept and its stock held; try again in a moment."), "warning")

@@ -13,7 +13,7 @@ from ..catalog.models import CODE_ALPHABET, Product
 from ..clock import now_utc, today_wita
 from ..extensions import db
 from ..orders.models import Order, OrderEvent, OrderLine, VillageOrder
-from ..orders.services import access_token_hash
+from ..orders.services import access_token_hash, order_link_token
 from .shipping import quote_parcels
 
 
@@ -24,12 +24,17 @@ class CheckoutError(ValueError):
 class SoldOut(CheckoutError):
     """Another buyer took the last units while this one was checking out."""
 
+    @classmethod
+    def of(cls, product):
+        return cls(_("Sorry, %(name)s has just sold out or has fewer left than you asked for.",
+                     name=product.name))
+
 
 @dataclass
 class PlacedOrder:
     order: Order
-    #: The private link token, known only now (only its hash is stored). None for a repeat.
-    access_token: str | None
+    #: The private link's token (only its hash is stored).
+    access_token: str
     created: bool
 
 
@@ -47,10 +52,13 @@ def place_order(*, cart, user_id, address, email, payment_method, idempotency_ke
     """
     existing = _by_key(idempotency_key)
     if existing is not None:
-        return PlacedOrder(existing, None, False)
+        return PlacedOrder(existing, order_link_token(idempotency_key), False)
     view = review_cart(cart)
     if not view.lines:
         raise CheckoutError(_("Your cart is empty."))
+    short = [line for line in view.lines if line.sellable and line.item.quantity > line.product.stock]
+    if short:
+        raise SoldOut.of(short[0].product)
     if view.has_problems:
         raise CheckoutError(_("Something in your cart changed. Review it before paying."))
     parcels = quote_parcels(view, address["province"], address["regency"])
@@ -69,11 +77,11 @@ def place_order(*, cart, user_id, address, email, payment_method, idempotency_ke
             update(Product).where(Product.id == line.product.id, Product.stock >= line.item.quantity)
             .values(stock=Product.stock - line.item.quantity))
         if taken.rowcount != 1:
+            sold_out = SoldOut.of(line.product)
             db.session.rollback()
-            raise SoldOut(_("Sorry, %(name)s has just sold out or has fewer left than you asked for.",
-                            name=line.product.name))
+            raise sold_out
 
-    token = secrets.token_urlsafe(24)
+    token = order_link_token(idempotency_key)
     now = now_utc()
     order = Order(
         number=new_order_number(today_wita()), idempotency_key=idempotency_key, user_id=user_id,
@@ -91,7 +99,7 @@ def place_order(*, cart, user_id, address, email, payment_method, idempotency_ke
         existing = _by_key(idempotency_key)
         if existing is None:
             raise
-        return PlacedOrder(existing, None, False)
+        return PlacedOrder(existing, order_link_token(idempotency_key), False)
     for parcel in parcels:
         village_order = VillageOrder(
             order_id=order.id, village_id=parcel.village.id, village_name=parcel.village.name,

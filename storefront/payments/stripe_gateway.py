@@ -4,16 +4,18 @@ Enabled by STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET. Fulfilment comes from we
 each event id is recorded once, and every handler is a conditional status move, so events
 that arrive twice, together or out of order change an order once.
 """
-from datetime import timedelta, timezone
+import hashlib
+import json
+from datetime import datetime, timedelta, timezone
 
 import stripe
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..catalog.models import Product
 from ..catalog.sellable import sellable_product_ids
-from ..clock import now_utc
+from ..clock import as_utc, now_utc
 from ..extensions import db
 from ..money import to_stripe_amount
 from ..orders.models import Order, OrderLine, VillageOrder
@@ -40,8 +42,50 @@ def _client():
         max_network_retries=1)
 
 
-def create_checkout_session(order, lines, success_url, cancel_url):
-    """Create (or, on a retry, get back) the Checkout Session for an unpaid order."""
+class SessionClosed(PaymentGatewayError):
+    """The order's Checkout Session is no longer open (paid, or its time ran out)."""
+
+
+def _session_expiry(order, now):
+    """When the Checkout Session closes: when the order's stock hold ends, within Stripe's limits
+    (30 minutes to 24 hours after creation); the hold is stretched to match."""
+    held_until = as_utc(order.expires_at) if order.expires_at is not None else None
+    return min(max(held_until or now, now + timedelta(minutes=SESSION_MINUTES + 1)),
+               now + timedelta(hours=23))
+
+
+def checkout_session_for(order, lines, success_url, cancel_url):
+    """The order's open Checkout Session: the one made before if it is still open, else a new one.
+
+    Raises SessionClosed when the earlier session was paid or expired, PaymentGatewayError when
+    Stripe cannot be reached or refuses.
+    """
+    client = _client()
+    try:
+        if order.stripe_session_id:
+            session = client.v1.checkout.sessions.retrieve(order.stripe_session_id)
+            if session.status == "open":
+                return session
+            raise SessionClosed(session.status)
+        now = now_utc()
+        if order.expires_at is not None and as_utc(order.expires_at) <= now:
+            raise SessionClosed("the order's hold has ended")
+        params = _session_params(order, lines, success_url, cancel_url, now)
+        # Same parameters, same key: a retry after a lost answer gets the same session back;
+        # anything changed (a later hold, another return URL) is a new request to Stripe.
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:24]
+        session = client.v1.checkout.sessions.create(
+            params=params, options={"idempotency_key": f"checkout-{order.number}-{digest}"})
+    except stripe.StripeError as exc:
+        current_app.logger.error("Stripe Checkout Session for %s failed: %s", order.number, exc)
+        raise PaymentGatewayError(str(exc)) from exc
+    order.stripe_session_id = session.id
+    order.expires_at = datetime.fromtimestamp(params["expires_at"], timezone.utc)
+    db.session.flush()
+    return session
+
+
+def _session_params(order, lines, success_url, cancel_url, now):
     line_items = [{
         "quantity": line.quantity,
         "price_data": {"currency": "idr", "unit_amount": to_stripe_amount(line.price_idr),
@@ -51,35 +95,27 @@ def create_checkout_session(order, lines, success_url, cancel_url):
         line_items.append({"quantity": 1, "price_data": {
             "currency": "idr", "unit_amount": to_stripe_amount(order.shipping_idr),
             "product_data": {"name": "Ongkos kirim / Shipping"}}})
-    # Stripe accepts 30 minutes to 24 hours; the order holds its stock exactly as long.
-    now = now_utc()
-    held_until = order.expires_at
-    if held_until is not None and held_until.tzinfo is None:
-        held_until = held_until.replace(tzinfo=timezone.utc)
-    expires_at = min(max(held_until or now, now + timedelta(minutes=SESSION_MINUTES + 1)),
-                     now + timedelta(hours=23))
-    params = {
+    return {
         "mode": "payment", "line_items": line_items, "customer_email": order.email,
         "client_reference_id": order.number, "metadata": {"order_number": order.number},
         "success_url": success_url, "cancel_url": cancel_url,
-        "expires_at": int(expires_at.timestamp()),
+        "expires_at": int(_session_expiry(order, now).timestamp()),
     }
-    try:
-        session = _client().v1.checkout.sessions.create(
-            params=params, options={"idempotency_key": f"checkout-{order.number}"})
-    except stripe.StripeError as exc:
-        current_app.logger.error("Stripe Checkout Session for %s failed: %s", order.number, exc)
-        raise PaymentGatewayError(str(exc)) from exc
-    order.stripe_session_id = session.id
-    order.expires_at = expires_at
-    db.session.flush()
-    return session
 
 
 def parse_event(payload, signature):
-    """Verify ``Stripe-Signature`` on the raw body with the official library; raise on failure."""
-    return stripe.Webhook.construct_event(
-        payload, signature, current_app.config["STRIPE_WEBHOOK_SECRET"])
+    """Verify ``Stripe-Signature`` on the raw body with the official library; raise on failure.
+
+    Returns the event as plain dicts and lists."""
+    stripe.WebhookSignature.verify_header(
+        payload, signature, current_app.config["STRIPE_WEBHOOK_SECRET"], stripe.Webhook.DEFAULT_TOLERANCE)
+    # The verified payload as plain dicts: the library's objects stopped being dicts.
+    event = json.loads(payload)
+    if not (isinstance(event, dict) and isinstance(event.get("id"), str)
+            and isinstance(event.get("type"), str)
+            and isinstance((event.get("data") or {}).get("object"), dict)):
+        raise ValueError("not a Stripe event")
+    return event
 
 
 def _order_for(session_object):
@@ -131,6 +167,10 @@ def handle_event(event):
                 result = "paid after the order ended: held for the office"
             else:
                 result = "already settled"
+    elif order.stripe_session_id not in (None, session_object.get("id")):
+        # A session the buyer never saw (its create answer was lost and a retry made another):
+        # its failure or expiry says nothing about the session the buyer is paying on.
+        result = "ignored: not the order's current session"
     elif kind == "checkout.session.async_payment_failed":
         result = "cancelled" if cancel_unpaid_order(order.id, actor, kind) else "already settled"
     elif kind == "checkout.session.expired":

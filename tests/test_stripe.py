@@ -1,0 +1,804 @@
+"""Paying by card through Stripe Checkout, and Stripe's webhooks.
+
+Only Stripe's servers are faked: a small HTTP server on loopback answers
+``POST /v1/checkout/sessions`` the way Stripe's API reference documents it (form-encoded
+parameters in, a Checkout Session object out, the same answer for a repeated Idempotency-Key),
+and the app reaches it through the official ``stripe`` library (STRIPE_API_BASE). Webhook
+events are built and signed exactly as Stripe signs them (``Stripe-Signature: t=...,v1=...``,
+HMAC-SHA256 of ``"{t}.{payload}"``), and the app checks them with the real library's
+``stripe.Webhook.construct_event``. Mail goes to a real SMTP server on loopback.
+"""
+import email
+import hashlib
+import hmac
+import html
+import json
+import random
+import re
+import secrets
+import socket
+import threading
+import time
+from datetime import timedelta, timezone
+from email import policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, parse_qsl, urlsplit
+
+import pytest
+import requests
+from aiosmtpd.controller import Controller
+from babel.messages.pofile import read_po
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from storefront.catalog.models import Product
+from storefront.clock import now_utc
+from storefront.extensions import db
+from storefront.legality.models import Certificate
+from storefront.orders.models import Order, OrderEvent
+from storefront.orders.services import expire_unpaid_orders
+from storefront.payments.models import StripeEvent
+
+from .conftest import csrf_token
+from .factories import make_sellable_food, make_user, sign_in
+
+SECRET_KEY = "sk_test_x"
+WEBHOOK_SECRET = "whsec_test"
+TIMEOUT = 60
+PO_FILE = Path(__file__).resolve().parent.parent / "storefront/translations/id/LC_MESSAGES/messages.po"
+ADDRESS = {
+    "name": "Maria Dhiu", "email": "maria@contoh.id", "phone": "0812 3456 7890",
+    "province": "Nusa Tenggara Timur", "regency": "Ngada", "district": "Bajawa",
+    "village_ward": "Trikora", "postal_code": "86413", "street": "Jl. Soekarno-Hatta No. 5",
+}
+
+
+def indonesian(msgid):
+    with PO_FILE.open("rb") as handle:
+        message = read_po(handle).get(msgid)
+    assert message is not None and message.string, f"no Indonesian for {msgid!r}"
+    return message.string
+
+
+# --- a fake of Stripe's API servers ---------------------------------------------------------------
+
+
+def decode_stripe_form(body):
+    """``line_items[0][price_data][unit_amount]=8500000&...`` -> nested dicts and lists."""
+    root = {}
+    for key, value in parse_qsl(body, keep_blank_values=True, strict_parsing=bool(body)):
+        parts = re.findall(r"[^\[\]]+", key)
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+
+    def listify(node):
+        if not isinstance(node, dict):
+            return node
+        node = {k: listify(v) for k, v in node.items()}
+        if node and all(k.isdigit() for k in node):
+            return [node[k] for k in sorted(node, key=int)]
+        return node
+
+    return listify(root)
+
+
+def stripe_error(status, kind, message, param=None):
+    error = {"type": kind, "message": message}
+    if param:
+        error["param"] = param
+    return status, {"error": error}
+
+
+class FakeStripe:
+    """Stripe's ``/v1/checkout/sessions`` as documented, with a log of what it was sent."""
+
+    def __init__(self):
+        self.requests = []   # {"method", "path", "headers", "params"}
+        self.sessions = {}   # id -> session object
+        self.replies = {}    # Idempotency-Key -> (params, status, body)
+        self.offset = 0      # seconds added to this server's clock (tests that move time)
+        self.lock = threading.Lock()
+
+    def now(self):
+        return int(time.time()) + self.offset
+
+    def create_session(self, params):
+        created = self.now()
+        line_items = params.get("line_items") or []
+        if params.get("mode") != "payment":
+            return stripe_error(400, "invalid_request_error", "Missing required param: mode.", "mode")
+        if not line_items:
+            return stripe_error(400, "invalid_request_error", "Missing required param: line_items.", "line_items")
+        total, currencies = 0, set()
+        for i, item in enumerate(line_items):
+            price = item.get("price_data") or {}
+            amount, quantity = price.get("unit_amount", ""), item.get("quantity", "")
+            if not (amount.isdigit() and quantity.isdigit() and int(quantity) >= 1
+                    and (price.get("product_data") or {}).get("name")):
+                return stripe_error(400, "invalid_request_error", f"Invalid line_items[{i}].",
+                                    f"line_items[{i}]")
+            currencies.add(price.get("currency"))
+            total += int(amount) * int(quantity)
+        if len(currencies) != 1:
+            return stripe_error(400, "invalid_request_error", "All line items must share one currency.")
+        expires_at = int(params["expires_at"]) if params.get("expires_at") else created + 24 * 3600
+        # "It can be anywhere from 30 minutes to 24 hours after Checkout Session creation."
+        if not created + 30 * 60 <= expires_at <= created + 24 * 3600:
+            return stripe_error(400, "invalid_request_error",
+                                "The `expires_at` timestamp must be between 30 minutes and 24 hours "
+                                "after Checkout Session creation.", "expires_at")
+        session_id = "cs_test_" + secrets.token_hex(24)
+        session = {
+            "id": session_id, "object": "checkout.session", "mode": "payment", "status": "open",
+            "payment_status": "unpaid", "currency": currencies.pop(), "amount_subtotal": total,
+            "amount_total": total, "created": created, "expires_at": expires_at,
+            "client_reference_id": params.get("client_reference_id"),
+            "customer_email": params.get("customer_email"), "livemode": False,
+            "metadata": params.get("metadata") or {}, "payment_intent": None,
+            "success_url": params.get("success_url"), "cancel_url": params.get("cancel_url"),
+            "url": f"https://checkout.stripe.com/c/pay/{session_id}#fidkdWxOYHwnPyd1blpxYHZxWjA0",
+        }
+        self.sessions[session_id] = session
+        return 200, session
+
+    def retrieve_session(self, session_id):
+        session = self.sessions.get(session_id)
+        if session is None:
+            return stripe_error(404, "invalid_request_error", f"No such checkout.session: '{session_id}'",
+                                "session")
+        if session["status"] == "open" and self.now() >= session["expires_at"]:
+            session.update(status="expired", url=None)
+        return 200, session
+
+    def handle(self, method, path, headers, body):
+        params = decode_stripe_form(body)
+        with self.lock:
+            self.requests.append({"method": method, "path": path, "headers": headers, "params": params})
+            if headers.get("authorization") != f"Bearer {SECRET_KEY}":
+                return stripe_error(401, "invalid_request_error", "Invalid API Key provided.")
+            if method == "GET" and path.startswith("/v1/checkout/sessions/"):
+                return self.retrieve_session(path.rsplit("/", 1)[1])
+            if (method, path) != ("POST", "/v1/checkout/sessions"):
+                return stripe_error(404, "invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
+            key = headers.get("idempotency-key")
+            if key in self.replies:
+                # "The idempotency layer compares incoming parameters to those of the original
+                # request and errors if they're not the same."
+                first_params, status, reply = self.replies[key]
+                if first_params != params:
+                    return stripe_error(400, "idempotency_error",
+                                        "Keys for idempotent requests can only be used with the same "
+                                        f"parameters they were first used with. Try using a key other "
+                                        f"than '{key}' if you meant to execute a different request.")
+                return status, reply
+            status, reply = self.create_session(params)
+            if key and status < 500:
+                self.replies[key] = (params, status, reply)
+            return status, reply
+
+    @property
+    def session_requests(self):
+        return [r for r in self.requests if r["path"] == "/v1/checkout/sessions"]
+
+
+@pytest.fixture
+def fake_stripe():
+    fake = FakeStripe()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            path, _, query = self.path.partition("?")
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, reply = fake.handle(self.command, path, headers, body or query)
+            data = json.dumps(reply).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Request-Id", "req_" + secrets.token_hex(7))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_DELETE = _answer
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    fake.url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        thread.join(TIMEOUT)
+        server.server_close()
+
+
+@pytest.fixture
+def stripe_on(app, fake_stripe):
+    app.config.update(STRIPE_SECRET_KEY=SECRET_KEY, STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                      STRIPE_API_BASE=fake_stripe.url)
+    return fake_stripe
+
+
+# --- mail ---------------------------------------------------------------------------------------
+
+class Mailbox:
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    @property
+    def messages(self):
+        out = []
+        for envelope in list(self.envelopes):
+            message = email.message_from_bytes(envelope.content, policy=policy.default)
+            out.append({"to": sorted(a.lower() for a in envelope.rcpt_tos), "subject": str(message["Subject"]),
+                        "body": message.get_body(preferencelist=("plain",)).get_content()})
+        return out
+
+    def payment_mails(self, number):
+        return [m for m in self.messages if m["subject"] == f"Pembayaran pesanan {number} diterima"]
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(app):
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_STARTTLS=False,
+                      MAIL_USERNAME=None, MAIL_TIMEOUT=5)
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+# --- the buyer's side -----------------------------------------------------------------------------
+
+
+def _hidden(page, name):
+    match = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
+    assert match, f"no {name} field"
+    value = re.search(r'value="([^"]*)"', match.group(0))
+    return html.unescape(value.group(1)) if value else ""
+
+
+def checkout_page(client, product, quantity):
+    page = client.get(f"/produk/{product.slug}").get_data(as_text=True)
+    added = client.post("/keranjang/tambah", data={"csrf_token": csrf_token(page),
+                                                   "product_id": product.id, "quantity": quantity})
+    assert added.status_code == 303
+    response = client.get("/checkout")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def place(client, product, quantity=2, method="stripe"):
+    """Cart -> checkout -> quote -> place; returns the response to "Place order"."""
+    page = checkout_page(client, product, quantity)
+    form = {"csrf_token": csrf_token(page), "idempotency_key": _hidden(page, "idempotency_key"),
+            "payment_method": method, **ADDRESS}
+    quoted = client.post("/checkout", data={**form, "action": "quote"})
+    assert quoted.status_code == 200, quoted.status_code
+    total = _hidden(quoted.get_data(as_text=True), "expected_total")
+    return client.post("/checkout", data={**form, "expected_total": total, "action": "place"})
+
+
+def _order(number):
+    db.session.rollback()
+    db.session.expire_all()
+    return db.session.scalars(select(Order).where(Order.number == number)).one()
+
+
+def _stock(product_id):
+    db.session.rollback()
+    return db.session.scalar(select(Product.stock).where(Product.id == product_id))
+
+
+def _timestamp(moment):
+    """A stored time as a Unix timestamp (SQLite gives it back without its UTC zone)."""
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp())
+
+
+def _number(location):
+    return urlsplit(location).path.split("/")[2]
+
+
+def stripe_order(client, fake, stock=10, quantity=2):
+    """A card order whose buyer has just been sent to the Checkout Session; returns its facts."""
+    product = make_sellable_food(stock=stock, price_idr=85000, weight_grams=250)
+    product_id = product.id
+    placed = place(client, product, quantity)
+    assert placed.status_code == 303 and "/bayar" in placed.headers["Location"], placed.headers.get("Location")
+    paying = client.get(placed.headers["Location"])
+    assert paying.status_code == 303, paying.status_code
+    number = _number(placed.headers["Location"])
+    session_id = _order(number).stripe_session_id
+    assert session_id in fake.sessions
+    return {"number": number, "product_id": product_id, "session": fake.sessions[session_id],
+            "stock_after_order": stock - quantity, "redirect": paying.headers["Location"]}
+
+
+# --- Stripe's side of webhooks ---------------------------------------------------------------------
+
+
+def stripe_event(kind, session, **changes):
+    """An event as Stripe sends it: a snapshot of the Checkout Session at that moment."""
+    return {"id": "evt_" + secrets.token_hex(12), "object": "event", "api_version": "2024-06-20",
+            "created": int(time.time()), "livemode": False, "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None}, "type": kind,
+            "data": {"object": {**session, **changes}}}
+
+
+def completed(session, paid=True):
+    return stripe_event("checkout.session.completed", session, status="complete",
+                        payment_status="paid" if paid else "unpaid",
+                        payment_intent="pi_" + secrets.token_hex(12))
+
+
+def signature(payload, secret=WEBHOOK_SECRET, timestamp=None):
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def deliver(client, event, payload=None, **signing):
+    payload = payload if payload is not None else json.dumps(event)
+    return client.post("/stripe/webhook", data=payload.encode(), content_type="application/json",
+                       headers={"Stripe-Signature": signature(payload, **signing)})
+
+
+def _paid_events(order_number):
+    order = _order(order_number)
+    return db.session.scalar(select(func.count()).select_from(OrderEvent).where(
+        OrderEvent.order_id == order.id, OrderEvent.to_status == "paid"))
+
+
+def _stripe_event_rows(event_id=None):
+    db.session.rollback()
+    stmt = select(func.count()).select_from(StripeEvent)
+    return db.session.scalar(stmt.where(StripeEvent.id == event_id) if event_id else stmt)
+
+
+# --- tests: paying -------------------------------------------------------------------------------
+
+
+def test_card_payment_is_offered_only_when_stripe_is_set_up(app, client, fake_stripe):
+    product = make_sellable_food(stock=10, price_idr=85000)
+    page = checkout_page(client, product, 1)
+    assert 'value="stripe"' not in page and 'value="bank_transfer"' in page
+    form = {"csrf_token": csrf_token(page), "idempotency_key": _hidden(page, "idempotency_key"),
+            "payment_method": "stripe", "expected_total": "97000", **ADDRESS}
+    for action in ("quote", "place"):  # a forged choice is refused
+        refused = client.post("/checkout", data={**form, "action": action})
+        assert refused.status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 0
+    app.config.update(STRIPE_SECRET_KEY=SECRET_KEY, STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                      STRIPE_API_BASE=fake_stripe.url)
+    assert 'value="stripe"' in client.get("/checkout").get_data(as_text=True)
+
+
+def test_buyer_is_sent_to_a_checkout_session_for_exactly_this_order(app, client, stripe_on):
+    fake = stripe_on
+    product = make_sellable_food(stock=10, price_idr=85000, weight_grams=250)
+    product_id, name = product.id, product.name
+    before = int(time.time())
+
+    placed = place(client, product, quantity=2)
+
+    assert placed.status_code == 303
+    pay_url = urlsplit(placed.headers["Location"])
+    number = pay_url.path.split("/")[2]
+    assert pay_url.path == f"/pesanan/{number}/bayar" and "kunci=" in pay_url.query
+    order = _order(number)
+    assert order.status == "awaiting_payment" and order.payment_method == "stripe"
+    assert fake.requests == []  # nothing is sent to Stripe until the buyer goes to pay
+    assert _stock(product_id) == 8  # held from the moment the order exists
+
+    paying = client.get(placed.headers["Location"])
+
+    assert paying.status_code == 303
+    [sent] = fake.session_requests
+    session = fake.sessions[_order(number).stripe_session_id]
+    assert paying.headers["Location"] == session["url"]
+    assert session["url"].startswith("https://checkout.stripe.com/c/pay/cs_test_")
+    assert sent["method"] == "POST" and sent["headers"]["authorization"] == f"Bearer {SECRET_KEY}"
+    assert number in sent["headers"]["idempotency-key"]
+    params = sent["params"]
+    assert params["mode"] == "payment"
+    goods, shipping = params["line_items"]
+    assert goods["quantity"] == "2"
+    assert goods["price_data"]["currency"] == "idr"
+    assert goods["price_data"]["unit_amount"] == "8500000"  # Rp 85.000 in Stripe's hundredths
+    assert name in goods["price_data"]["product_data"]["name"]
+    order = _order(number)
+    assert order.shipping_idr > 0
+    assert shipping["quantity"] == "1" and shipping["price_data"]["currency"] == "idr"
+    assert shipping["price_data"]["unit_amount"] == str(order.shipping_idr * 100)
+    assert session["amount_total"] == order.total_idr * 100 == (2 * 85000 + order.shipping_idr) * 100
+    assert params["metadata"] == {"order_number": number}
+    assert params["client_reference_id"] == number and params["customer_email"] == ADDRESS["email"]
+    assert before + 30 * 60 - 5 <= int(params["expires_at"]) <= before + 24 * 3600
+    for url in (params["success_url"], params["cancel_url"]):
+        back = urlsplit(url)
+        assert back.path == f"/pesanan/{number}" and parse_qs(back.query)["kunci"]
+    assert parse_qs(urlsplit(params["success_url"]).query)["stripe"] == ["success"]
+    assert parse_qs(urlsplit(params["cancel_url"]).query)["stripe"] == ["cancel"]
+    assert order.stripe_session_id == session["id"] and order.status == "awaiting_payment"
+    assert _timestamp(order.expires_at) >= session["expires_at"]  # held while payable
+    assert _stock(product_id) == 8
+
+    # Back from Stripe before the webhook: the page says so, and nothing is paid yet.
+    back = urlsplit(params["success_url"])
+    page = client.get(f"{back.path}?{back.query}").get_data(as_text=True)
+    assert html.unescape(page).count(indonesian(
+        "Thank you. We are waiting for Stripe to confirm your payment; this page will show it once it arrives.")) == 1
+    # Paying again a moment later goes to the same session, fetched back from Stripe.
+    again = client.get(placed.headers["Location"])
+    assert again.status_code == 303 and again.headers["Location"] == session["url"]
+    assert len(fake.sessions) == 1 and len(fake.session_requests) == 1
+    assert fake.requests[-1]["method"] == "GET" and fake.requests[-1]["path"] == f"/v1/checkout/sessions/{session['id']}"
+    assert _stock(product_id) == 8
+
+
+def test_stripe_down_keeps_the_order_and_its_stock(app, client, stripe_on):
+    app.config["STRIPE_API_BASE"] = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    product = make_sellable_food(stock=10, price_idr=85000)
+    product_id = product.id
+    placed = place(client, product, quantity=2)
+    number = _number(placed.headers["Location"])
+
+    paying = client.get(placed.headers["Location"])
+
+    assert paying.status_code == 303
+    back = urlsplit(paying.headers["Location"])
+    assert back.path == f"/pesanan/{number}" and "checkout.stripe.com" not in paying.headers["Location"]
+    order = _order(number)
+    assert order.status == "awaiting_payment" and order.stripe_session_id is None
+    assert _stock(product_id) == 8
+    page = html.unescape(client.get(f"{back.path}?{back.query}").get_data(as_text=True))
+    assert indonesian("The card payment service did not answer. Your order is kept and its stock "
+                      "held; try again in a moment.") in page
+    assert f"/pesanan/{number}/bayar" in page  # the pay button is still there
+    assert stripe_on.requests == []
+
+    app.config["STRIPE_API_BASE"] = stripe_on.url  # Stripe is back: paying works
+    retry = client.get(placed.headers["Location"])
+    assert retry.status_code == 303 and retry.headers["Location"].startswith("https://checkout.stripe.com/")
+    assert _order(number).stripe_session_id in stripe_on.sessions
+
+
+def test_paying_late_in_the_hold_still_gets_a_session(app, client, stripe_on, monkeypatch):
+    from storefront.payments import stripe_gateway
+
+    app.config["STRIPE_API_BASE"] = f"http://127.0.0.1:{_free_port()}"  # down at first
+    product = make_sellable_food(stock=10, price_idr=85000)
+    placed = place(client, product, quantity=1)
+    number = _number(placed.headers["Location"])
+    assert client.get(placed.headers["Location"]).headers["Location"].startswith(f"/pesanan/{number}")
+
+    app.config["STRIPE_API_BASE"] = stripe_on.url
+    later = now_utc() + timedelta(minutes=35)  # 25 minutes of the 60-minute hold are left
+    monkeypatch.setattr(stripe_gateway, "now_utc", lambda: later)
+    stripe_on.offset = 35 * 60
+    paying = client.get(placed.headers["Location"])
+
+    assert paying.status_code == 303
+    assert paying.headers["Location"].startswith("https://checkout.stripe.com/"), paying.headers["Location"]
+    session = stripe_on.sessions[_order(number).stripe_session_id]
+    # The stock stays held for as long as the buyer can still pay on Stripe's page.
+    assert _timestamp(_order(number).expires_at) >= session["expires_at"]
+
+
+def test_a_buyer_coming_back_to_pay_40_minutes_later_gets_the_open_session(app, client, stripe_on, monkeypatch):
+    from storefront.payments import stripe_gateway
+
+    order = stripe_order(client, stripe_on)
+    later = now_utc() + timedelta(minutes=40)
+    monkeypatch.setattr(stripe_gateway, "now_utc", lambda: later)
+    stripe_on.offset = 40 * 60
+    assert _order(order["number"]).status == "awaiting_payment"
+
+    again = client.get(f"/pesanan/{order['number']}/bayar")
+
+    assert again.status_code == 303
+    assert again.headers["Location"] == order["session"]["url"], again.headers["Location"]
+
+
+def test_a_signed_in_owner_paying_from_another_device_comes_back_to_the_order(app, client, stripe_on):
+    user = make_user()
+    sign_in(client, user)
+    app.config["STRIPE_API_BASE"] = f"http://127.0.0.1:{_free_port()}"  # down while on the phone
+    product = make_sellable_food(stock=10, price_idr=85000)
+    placed = place(client, product, quantity=1)
+    number = _number(placed.headers["Location"])
+    assert client.get(placed.headers["Location"]).headers["Location"].startswith(f"/pesanan/{number}")
+    app.config["STRIPE_API_BASE"] = stripe_on.url
+    other_device = app.test_client()  # later, on the laptop, from the account's order list
+    sign_in(other_device, user)
+    order = {"number": number}
+
+    paying = other_device.get(f"/pesanan/{order['number']}/bayar")
+
+    assert paying.status_code == 303
+    [sent] = stripe_on.session_requests
+    for kind in ("success", "cancel"):
+        back = urlsplit(sent["params"][f"{kind}_url"])
+        assert back.path == f"/pesanan/{order['number']}", back
+        assert parse_qs(back.query).get("stripe") == [kind]
+        assert other_device.get(f"{back.path}?{back.query}").status_code == 200
+
+
+# --- tests: webhooks -----------------------------------------------------------------------------
+
+
+def test_a_signed_checkout_event_is_accepted(app, client, stripe_on):
+    order = stripe_order(client, stripe_on)
+    answer = deliver(client, completed(order["session"]))
+    assert answer.status_code == 200, answer.status_code
+    assert answer.get_json() == {"received": True, "result": "paid"}
+
+
+def test_completed_delivered_three_times_among_other_events_pays_once(app, client, stripe_on, smtp):
+    order = stripe_order(client, stripe_on)
+    paid = completed(order["session"])
+    others = [stripe_event("payment_intent.succeeded", {"id": paid["data"]["object"]["payment_intent"],
+                                                         "object": "payment_intent", "metadata": {}}),
+              stripe_event("charge.succeeded", {"id": "ch_" + secrets.token_hex(8), "object": "charge",
+                                                "metadata": {}})]
+    deliveries = [paid, paid, paid] + others
+    random.Random(7).shuffle(deliveries)
+
+    answers = [deliver(client, event) for event in deliveries]
+
+    assert [a.status_code for a in answers] == [200] * 5
+    results = [a.get_json()["result"] for a, e in zip(answers, deliveries) if e is paid]
+    assert results == ["paid", "duplicate", "duplicate"]
+    settled = _order(order["number"])
+    assert settled.status == "paid" and settled.paid_at is not None and settled.hold_reason is None
+    assert _paid_events(order["number"]) == 1
+    assert _stripe_event_rows(paid["id"]) == 1 and _stripe_event_rows() == 3
+    assert _stock(order["product_id"]) == order["stock_after_order"]  # payment does not touch stock
+    [mail] = smtp.payment_mails(order["number"])
+    assert mail["to"] == [ADDRESS["email"]] and order["number"] in mail["body"]
+    page = html.unescape(client.get(f"/pesanan/{order['number']}").get_data(as_text=True))
+    assert indonesian("paid") in page
+
+
+@pytest.fixture
+def live(app):
+    """The app on a real socket, for deliveries that arrive at the same moment."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(TIMEOUT)
+        server.server_close()
+
+
+def deliver_at_once(live_url, events):
+    """POST every event at the same moment, each on its own connection; returns the answers."""
+    barrier = threading.Barrier(len(events), timeout=TIMEOUT)
+    answers = [None] * len(events)
+
+    def post(i):
+        payload = json.dumps(events[i])
+        headers = {"Stripe-Signature": signature(payload), "Content-Type": "application/json",
+                   "Host": "shop.test"}  # the app's SERVER_NAME
+        barrier.wait()
+        answers[i] = requests.post(f"{live_url}/stripe/webhook", data=payload.encode(),
+                                   headers=headers, timeout=TIMEOUT)
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(len(events))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(2 * TIMEOUT)
+    assert all(a is not None for a in answers), "a delivery did not finish"
+    return answers
+
+
+def test_completed_delivered_three_times_at_once_pays_once(app, client, stripe_on, smtp, live):
+    order = stripe_order(client, stripe_on)
+    paid = completed(order["session"])
+
+    answers = deliver_at_once(live, [paid, paid, paid])
+
+    assert [a.status_code for a in answers] == [200, 200, 200], [a.text[:300] for a in answers]
+    assert sorted(a.json()["result"] for a in answers) == ["duplicate", "duplicate", "paid"]
+    assert _order(order["number"]).status == "paid"
+    assert _paid_events(order["number"]) == 1
+    assert _stripe_event_rows() == 1
+    assert _stock(order["product_id"]) == order["stock_after_order"]
+    assert len(smtp.payment_mails(order["number"])) == 1
+
+
+@pytest.mark.parametrize("forgery", ["wrong secret", "tampered body", "old timestamp", "no signature"])
+def test_a_badly_signed_event_changes_nothing(app, client, stripe_on, smtp, forgery):
+    order = stripe_order(client, stripe_on)
+    paid = completed(order["session"])
+    payload = json.dumps(paid)
+    if forgery == "wrong secret":
+        answer = deliver(client, paid, secret="whsec_someone_else")
+    elif forgery == "tampered body":
+        # Signed for one order; the body then names another amount/number.
+        tampered = payload.replace('"payment_status": "paid"', '"payment_status": "paid" ')
+        assert tampered != payload
+        answer = client.post("/stripe/webhook", data=tampered.encode(), content_type="application/json",
+                             headers={"Stripe-Signature": signature(payload)})
+    elif forgery == "old timestamp":
+        answer = deliver(client, paid, timestamp=int(time.time()) - 301)
+    else:
+        answer = client.post("/stripe/webhook", data=payload.encode(), content_type="application/json")
+
+    assert answer.status_code == 400
+    assert _order(order["number"]).status == "awaiting_payment"
+    assert _paid_events(order["number"]) == 0 and _stripe_event_rows() == 0
+    assert smtp.payment_mails(order["number"]) == []
+
+
+def test_expired_releases_the_stock_once_and_stays_expired(app, client, stripe_on, smtp):
+    order = stripe_order(client, stripe_on)
+    expired = stripe_event("checkout.session.expired", order["session"], status="expired")
+
+    answers = [deliver(client, expired) for _ in range(3)]
+
+    assert [a.get_json()["result"] for a in answers] == ["expired", "duplicate", "duplicate"]
+    assert _order(order["number"]).status == "expired"
+    assert _stock(order["product_id"]) == order["stock_after_order"] + 2  # given back, once
+    another = stripe_event("checkout.session.expired", order["session"], status="expired")
+    assert deliver(client, another).get_json()["result"] == "already settled"
+    assert _stock(order["product_id"]) == order["stock_after_order"] + 2
+
+    late = deliver(client, completed(order["session"]))  # does not bring it back
+
+    assert late.status_code == 200 and late.get_json()["result"] != "paid"
+    settled = _order(order["number"])
+    assert settled.status == "expired" and settled.paid_at is None
+    assert settled.hold_reason  # money for an ended order: the office refunds or re-reserves
+    assert _paid_events(order["number"]) == 0
+    assert _stock(order["product_id"]) == order["stock_after_order"] + 2
+    assert smtp.payment_mails(order["number"]) == []
+
+
+def test_a_failed_asynchronous_payment_cancels_and_releases(app, client, stripe_on, smtp):
+    order = stripe_order(client, stripe_on)
+    waiting = completed(order["session"], paid=False)  # e.g. a bank transfer via Stripe
+    assert deliver(client, waiting).get_json()["result"] == "awaiting asynchronous payment"
+    assert _order(order["number"]).status == "awaiting_payment"
+    assert _stock(order["product_id"]) == order["stock_after_order"]
+
+    failed = stripe_event("checkout.session.async_payment_failed", order["session"],
+                          status="complete", payment_status="unpaid")
+    assert [deliver(client, failed).get_json()["result"] for _ in range(2)] == ["cancelled", "duplicate"]
+
+    assert _order(order["number"]).status == "cancelled"
+    assert _stock(order["product_id"]) == order["stock_after_order"] + 2
+    assert smtp.payment_mails(order["number"]) == []
+
+
+def test_an_asynchronous_payment_that_succeeds_pays_the_order(app, client, stripe_on, smtp):
+    order = stripe_order(client, stripe_on)
+    waiting = completed(order["session"], paid=False)
+    assert deliver(client, waiting).get_json()["result"] == "awaiting asynchronous payment"
+    assert _order(order["number"]).status == "awaiting_payment" and _paid_events(order["number"]) == 0
+    assert smtp.payment_mails(order["number"]) == []
+
+    succeeded = stripe_event("checkout.session.async_payment_succeeded", order["session"],
+                             status="complete", payment_status="paid")
+    assert [deliver(client, succeeded).get_json()["result"] for _ in range(2)] == ["paid", "duplicate"]
+
+    assert _order(order["number"]).status == "paid" and _paid_events(order["number"]) == 1
+    assert _stock(order["product_id"]) == order["stock_after_order"]
+    assert len(smtp.payment_mails(order["number"])) == 1
+
+
+def test_papers_lapsing_while_the_buyer_pays_hold_the_paid_order_for_the_office(app, client, stripe_on, smtp):
+    order = stripe_order(client, stripe_on)
+    pirt = db.session.scalars(select(Certificate).where(
+        Certificate.kind == "pirt", Certificate.products.any(Product.id == order["product_id"]))).one()
+    pirt.status = "revoked"
+    db.session.commit()
+
+    answer = deliver(client, completed(order["session"]))
+
+    assert answer.get_json()["result"] == "paid"
+    settled = _order(order["number"])
+    assert settled.status == "paid" and settled.hold_reason  # money taken: the office decides
+    assert _paid_events(order["number"]) == 1
+    page = html.unescape(client.get(f"/pesanan/{order['number']}").get_data(as_text=True))
+    assert indonesian("The office is checking this order before it ships.") in page
+
+
+def test_papers_still_valid_means_no_hold(app, client, stripe_on):
+    order = stripe_order(client, stripe_on)
+    deliver(client, completed(order["session"]))
+    assert _order(order["number"]).hold_reason is None
+    page = html.unescape(client.get(f"/pesanan/{order['number']}").get_data(as_text=True))
+    assert indonesian("The office is checking this order before it ships.") not in page
+
+
+def test_our_expiry_job_and_stripes_expiry_release_the_stock_once(app, client, stripe_on):
+    order = stripe_order(client, stripe_on)
+    after_hold = _order(order["number"]).expires_at + timedelta(minutes=1)
+    assert expire_unpaid_orders(now=after_hold) == [order["number"]]
+    db.session.commit()
+    assert _stock(order["product_id"]) == order["stock_after_order"] + 2
+
+    expired = stripe_event("checkout.session.expired", order["session"], status="expired")
+    assert deliver(client, expired).get_json()["result"] == "already settled"
+    assert _order(order["number"]).status == "expired"
+    assert _stock(order["product_id"]) == order["stock_after_order"] + 2
+
+
+@pytest.mark.parametrize("kind, status, stock_back, mails", [
+    ("checkout.session.async_payment_succeeded", "paid", 0, 1),
+    ("checkout.session.async_payment_failed", "cancelled", 2, 0),
+    ("checkout.session.expired", "expired", 2, 0),
+])
+def test_each_event_kind_delivered_three_times_at_once_acts_once(app, client, stripe_on, smtp, live,
+                                                                 kind, status, stock_back, mails):
+    order = stripe_order(client, stripe_on)
+    if kind.startswith("checkout.session.async"):
+        assert deliver(client, completed(order["session"], paid=False)).status_code == 200
+    event = stripe_event(kind, order["session"], status="expired" if kind.endswith("expired") else "complete",
+                         payment_status="paid" if status == "paid" else "unpaid")
+
+    answers = deliver_at_once(live, [event, event, event])
+
+    assert [a.status_code for a in answers] == [200, 200, 200], [a.text[:300] for a in answers]
+    assert sorted(a.json()["result"] for a in answers) == sorted(["duplicate", "duplicate", status])
+    assert _order(order["number"]).status == status
+    assert _stock(order["product_id"]) == order["stock_after_order"] + stock_back
+    db.session.rollback()
+    moves = db.session.scalar(select(func.count()).select_from(OrderEvent).where(
+        OrderEvent.order_id == _order(order["number"]).id, OrderEvent.to_status == status))
+    assert moves == 1
+    assert len(smtp.payment_mails(order["number"])) == mails
+
+
+def test_the_expiry_of_a_session_the_buyer_never_saw_changes_nothing(app, client, stripe_on):
+    order = stripe_order(client, stripe_on)
+    # A create whose answer was lost: Stripe made a session we never stored, and it expires.
+    orphan = {**order["session"], "id": "cs_test_" + secrets.token_hex(24)}
+
+    answer = deliver(client, stripe_event("checkout.session.expired", orphan, status="expired"))
+
+    assert answer.status_code == 200
+    assert _order(order["number"]).status == "awaiting_payment"
+    assert _stock(order["product_id"]) == order["stock_after_order"]
+    # The buyer's own session still pays the order.
+    assert deliver(client, completed(order["session"])).get_json()["result"] == "paid"
+
+
+def test_paying_again_after_the_session_closed_says_so(app, client, stripe_on):
+    order = stripe_order(client, stripe_on)
+    stripe_on.sessions[order["session"]["id"]].update(status="complete", payment_status="paid")
+
+    again = client.get(f"/pesanan/{order['number']}/bayar", follow_redirects=True)
+
+    assert again.status_code == 200
+    assert indonesian("The time to pay this order by card has ended. If you paid, the payment is "
+                      "being confirmed.") in html.unescape(again.get_data(as_text=True))
+    assert len(stripe_on.sessions) == 1  # no second session for an order already paid
