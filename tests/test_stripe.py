@@ -496,9 +496,9 @@ def test_paying_late_in_the_hold_still_gets_a_session(app, client, stripe_on, mo
     assert client.get(placed.headers["Location"]).headers["Location"].startswith(f"/pesanan/{number}")
 
     app.config["STRIPE_API_BASE"] = stripe_on.url
-    later = now_utc() + timedelta(minutes=35)  # 25 minutes of the 60-minute hold are left
+    later = now_utc() + timedelta(minutes=20)  # 11 minutes of the 31-minute hold are left
     monkeypatch.setattr(stripe_gateway, "now_utc", lambda: later)
-    stripe_on.offset = 35 * 60
+    stripe_on.offset = 20 * 60
     paying = client.get(placed.headers["Location"])
 
     assert paying.status_code == 303
@@ -508,13 +508,13 @@ def test_paying_late_in_the_hold_still_gets_a_session(app, client, stripe_on, mo
     assert _timestamp(_order(number).expires_at) >= session["expires_at"]
 
 
-def test_a_buyer_coming_back_to_pay_40_minutes_later_gets_the_open_session(app, client, stripe_on, monkeypatch):
+def test_a_buyer_coming_back_to_pay_20_minutes_later_gets_the_open_session(app, client, stripe_on, monkeypatch):
     from storefront.payments import stripe_gateway
 
     order = stripe_order(client, stripe_on)
-    later = now_utc() + timedelta(minutes=40)
+    later = now_utc() + timedelta(minutes=20)
     monkeypatch.setattr(stripe_gateway, "now_utc", lambda: later)
-    stripe_on.offset = 40 * 60
+    stripe_on.offset = 20 * 60
     assert _order(order["number"]).status == "awaiting_payment"
 
     again = client.get(f"/pesanan/{order['number']}/bayar")
@@ -790,6 +790,33 @@ def test_the_expiry_of_a_session_the_buyer_never_saw_changes_nothing(app, client
     assert _stock(order["product_id"]) == order["stock_after_order"]
     # The buyer's own session still pays the order.
     assert deliver(client, completed(order["session"])).get_json()["result"] == "paid"
+
+
+def test_a_card_order_is_held_for_the_sessions_30_minutes(app, client, stripe_on):
+    before = int(time.time())
+    order = stripe_order(client, stripe_on)
+
+    # Stripe's shortest session (30 minutes, a minute's margin for clocks), and no longer.
+    assert before + 30 * 60 < order["session"]["expires_at"] <= int(time.time()) + 31 * 60
+    assert _timestamp(_order(order["number"]).expires_at) == order["session"]["expires_at"]
+
+
+def test_paying_after_the_hold_ended_makes_no_session(app, client, stripe_on, monkeypatch):
+    from storefront.payments import stripe_gateway
+
+    app.config["STRIPE_API_BASE"] = f"http://127.0.0.1:{_free_port()}"  # down while paying
+    product = make_sellable_food(stock=10, price_idr=85000)
+    placed = place(client, product, quantity=1)
+    number = _number(placed.headers["Location"])
+    client.get(placed.headers["Location"])
+    app.config["STRIPE_API_BASE"] = stripe_on.url
+    later = now_utc() + timedelta(minutes=32)
+    monkeypatch.setattr(stripe_gateway, "now_utc", lambda: later)
+
+    paying = client.get(placed.headers["Location"])
+
+    assert paying.status_code == 303 and paying.headers["Location"].startswith(f"/pesanan/{number}")
+    assert stripe_on.requests == [] and _order(number).stripe_session_id is None
 
 
 def test_paying_again_after_the_session_closed_says_so(app, client, stripe_on):

@@ -122,7 +122,7 @@ def _place(form, cart, address):
     """Place the order; a redirect to it (or to its payment), or None with the reason on the form."""
     method = form.payment_method.data
     hold = {"bank_transfer": current_app.config["BANK_TRANSFER_HOURS"] * 60,
-            "stripe": SESSION_MINUTES + 30, "cod": None}[method]
+            "stripe": SESSION_MINUTES + 1, "cod": None}[method]
     expected = form.expected_total.data
     key = _clean_key(form.idempotency_key.data) or secrets.token_hex(16)
     try:
