@@ -27,7 +27,10 @@ migrate: install
 demo: migrate
 	$(BIN)/flask catalog demo
 
+# The outbox worker (village webhooks, queued e-mails, expiring unpaid orders) runs beside the web server.
 run: demo
+	$(BIN)/flask outbox work & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 test: install

@@ -30,6 +30,7 @@ def create_app(config=None):
     from .cart import models as _cart_models  # noqa: F401  (tables known to migrations)
     from .orders import models as _order_models  # noqa: F401
     from .payments import models as _payment_models  # noqa: F401
+    from .outbox import models as _outbox_models  # noqa: F401
 
     i18n.init_app(app)
     web.init_app(app)
@@ -40,6 +41,7 @@ def create_app(config=None):
     from .api import routes as api
     from .cart import routes as cart
     from .checkout import routes as checkout
+    from .feeds import routes as feeds
     from .payments import routes as payments
     from .catalog import routes as catalog
     from .legality import routes as legality
@@ -47,7 +49,7 @@ def create_app(config=None):
     from .villages import routes as villages
 
     for blueprint in (health.bp, media.bp, catalog.bp, villages.bp, api.bp, accounts.bp,
-                      legality.bp, portal.bp, office.bp, cart.bp, checkout.bp, payments.bp):
+                      legality.bp, portal.bp, office.bp, cart.bp, checkout.bp, payments.bp, feeds.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     csrf.exempt(payments.bp)  # Stripe signs its requests; there is no browser session to forge

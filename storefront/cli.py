@@ -12,7 +12,7 @@ from .extensions import db
 catalog_cli = AppGroup("catalog", help="Import and demo catalogue.")
 user_cli = AppGroup("user", help="Accounts for villages, verifiers and admins.")
 legality_cli = AppGroup("legality", help="Legality papers: reminders and notices.")
-orders_cli = AppGroup("orders", help="Orders: release the stock of unpaid orders.")
+orders_cli = AppGroup("orders", help="Orders: release the stock of unpaid orders, flag parcels not accepted in time.")
 
 
 @orders_cli.command("expire")
@@ -26,6 +26,15 @@ def expire_command():
 
 #: Length of the columns that keep a verifier's name (``verified_by_name``, ``actor_name``).
 ACTOR_NAME_MAX = 160
+
+
+@orders_cli.command("overdue")
+def overdue_command():
+    """Flag paid parcels a village has not accepted within ACK_DEADLINE_HOURS; tell their buyers."""
+    from .orders.deadlines import flag_overdue_parcels
+
+    for number, village in flag_overdue_parcels():
+        click.echo(f"overdue: {number} ({village})")
 
 
 def _office_actor(verifier_email):
@@ -117,3 +126,7 @@ def init_app(app):
     app.cli.add_command(user_cli)
     app.cli.add_command(legality_cli)
     app.cli.add_command(orders_cli)
+
+    from .outbox.cli import outbox_cli
+
+    app.cli.add_command(outbox_cli)

@@ -64,6 +64,11 @@ def load_config(app, overrides=None):
     cfg["MAIL_PASSWORD"] = env.get("MAIL_PASSWORD") or None
     cfg["MAIL_STARTTLS"] = env.get("MAIL_STARTTLS", "").lower() in ("1", "true", "yes")
     cfg["MAIL_TIMEOUT"] = int(env.get("MAIL_TIMEOUT", 20))
+    # Links in e-mails and webhooks sent outside a request (the outbox worker, cron jobs).
+    cfg["PUBLIC_URL"] = (env.get("PUBLIC_URL") or f"http://127.0.0.1:{env.get('PORT', '5000')}").rstrip("/")
+    cfg["ACK_DEADLINE_HOURS"] = int(env.get("ACK_DEADLINE_HOURS", 48))
+    # Village webhooks must be HTTPS; plain http to loopback only for local trials.
+    cfg["OUTBOX_ALLOW_HTTP"] = env.get("OUTBOX_ALLOW_HTTP", "").lower() in ("1", "true", "yes")
     cfg["MAIL_FROM"] = env.get("MAIL_FROM", "Produk Desa NTT <noreply@produkdesa-ntt.example>")
     #: Where the office's notices go; empty means every active verifier and admin.
     cfg["OFFICE_EMAIL"] = env.get("OFFICE_EMAIL", "")

@@ -6,8 +6,11 @@ from email.utils import formatdate, make_msgid
 from flask import current_app
 
 
-def send_mail(to, subject, body):
-    """Send a plain-text message to the addresses in ``to``; True if handed to an SMTP server."""
+def send_mail(to, subject, body, message_id=None):
+    """Send a plain-text message to the addresses in ``to``; True if handed to an SMTP server.
+
+    ``message_id``: a fixed Message-ID, so a message sent again after a crash is one message
+    to mail programs that de-duplicate."""
     cfg = current_app.config
     recipients = [address for address in to if address]
     if not recipients:
@@ -17,7 +20,8 @@ def send_mail(to, subject, body):
     message["To"] = ", ".join(recipients)
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=cfg["MAIL_FROM"].rpartition("@")[2].strip(">") or None)
+    domain = cfg["MAIL_FROM"].rpartition("@")[2].strip(">") or "localhost"
+    message["Message-ID"] = f"<{message_id}@{domain}>" if message_id else make_msgid(domain=domain)
     message.set_content(body)
     if not cfg.get("MAIL_SERVER"):
         current_app.logger.warning(

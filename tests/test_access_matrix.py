@@ -18,15 +18,17 @@ from werkzeug.security import generate_password_hash
 
 from storefront.accounts.models import Invitation, User
 from storefront.accounts.services import invite_member
+from storefront.catalog.models import Product, ProductPhoto
 from storefront.clock import today_wita
 from storefront.extensions import db
-from storefront.orders.models import Order
+from storefront.orders.models import Order, OrderLine, VillageOrder
+from storefront.outbox.models import OutboxMessage, VillageWebhook
 from storefront.payments.models import ShippingRate
 from storefront.legality.models import Certificate, CertificateEvent, CertificateScan, certificate_products
 from storefront.villages.models import Village
 
 from .conftest import csrf_token
-from .factories import make_certificate, make_certified_village, make_product, sign_in
+from .factories import category, make_certificate, make_certified_village, make_product, sign_in
 
 PASSWORD = "a-long-test-password"
 ANON, CUSTOMER, MEMBER_A, MEMBER_B, VERIFIER, ADMIN = ROLES = (
@@ -76,6 +78,23 @@ GET_RULES = {
         ("pending paper of A", lambda w: {"certificate_id": w.pend_a}, member(303, 404)),
     ],
     ("portal.submit_paper", "GET"): [("paper form", lambda w: {}, member(200, 200))],
+    ("portal.orders", "GET"): [("own order list", lambda w: {}, member(200, 200))],
+    ("portal.products", "GET"): [("own product list", lambda w: {}, member(200, 200))],
+    ("portal.new_product", "GET"): [("product form", lambda w: {}, member(200, 200))],
+    ("portal.edit_product", "GET"): [
+        ("product of A", lambda w: {"product_id": w.pa}, member(200, 404)),
+        ("product of B", lambda w: {"product_id": w.pb}, member(404, 200)),
+        ("unknown product", lambda w: {"product_id": 999999}, member(404, 404)),
+    ],
+    ("portal.sales", "GET"): [("own sales summary", lambda w: {}, member(200, 200))],
+    ("portal.feeds", "GET"): [("own feed addresses", lambda w: {}, member(200, 200))],
+    ("portal.webhook", "GET"): [("own webhook", lambda w: {}, member(200, 200))],
+    ("portal.deliveries", "GET"): [("own delivery log", lambda w: {}, member(200, 200))],
+    ("portal.order", "GET"): [
+        ("parcel of A", lambda w: {"village_order_id": w.parcel_a}, member(200, 404)),
+        ("parcel of B", lambda w: {"village_order_id": w.parcel_b}, member(404, 200)),
+        ("unknown parcel", lambda w: {"village_order_id": 999999}, member(404, 404)),
+    ],
     ("portal.labels", "GET"): [("label sheet", lambda w: {}, member(200, 200))],
     ("office.home", "GET"): [("office home", lambda w: {}, office(302))],
     ("office.queue", "GET"): [("queue", lambda w: {}, office())],
@@ -117,7 +136,7 @@ GET_RULES = {
 
 #: Where a permitted redirect goes.
 REDIRECTS = {
-    "portal.home": lambda w: "/portal/dokumen",
+    "portal.home": lambda w: "/portal/pesanan",
     "office.home": lambda w: "/kantor/antrean",
     "portal.resubmit_paper": lambda w: f"/portal/dokumen/{w.pend_a}",  # only rejected papers
 }
@@ -183,6 +202,7 @@ class World:
         self.pend_b, self.scan_b = self._upload(MEMBER_B, self.pb)
         self.token = self.invite(self.va, f"undangan-{next(_seq)}@desa.example.id")
         self.expired_token = self.invite(self.va, f"lama-{next(_seq)}@desa.example.id", days=-1)
+        self.parcel_a, self.parcel_b = _paid_parcel(self.va, self.pa), _paid_parcel(self.vb, self.pb)
 
     @staticmethod
     def _nib(village_id):
@@ -215,6 +235,28 @@ class World:
 
     def url(self, endpoint, **values):
         return url_for(endpoint, _external=False, **values)
+
+
+def _paid_parcel(village_id, product_id, status="paid", **order_fields):
+    """A paid bank-transfer order with one parcel of the village: its id."""
+    n = next(_seq)
+    order = Order(number=f"NTT-PAID-{n}", idempotency_key=f"paid-key-{n}", access_token_hash=f"{n:064x}",
+                  name="Budi", email="budi@example.org", phone="+6281234567890",
+                  province="Bali", regency="Denpasar", district="Denpasar Barat",
+                  village_ward="Dauh Puri", postal_code="80113", street="Jl. Gajah Mada 1",
+                  payment_method="bank_transfer", status="paid",
+                  subtotal_idr=85000, shipping_idr=55000, total_idr=140000, **order_fields)
+    db.session.add(order)
+    db.session.flush()
+    parcel = VillageOrder(order_id=order.id, village_id=village_id, village_name="Desa", status=status,
+                          weight_grams=250, chargeable_kg=1, zone="indonesia", subtotal_idr=85000,
+                          shipping_idr=55000)
+    db.session.add(parcel)
+    db.session.flush()
+    db.session.add(OrderLine(village_order_id=parcel.id, product_id=product_id, sku=f"SKU-P{n}",
+                             name="Kopi", village_name="Desa", price_idr=85000, quantity=1, weight_grams=250))
+    db.session.commit()
+    return parcel.id
 
 
 @pytest.fixture
@@ -407,7 +449,171 @@ def _rates(w, role):
     return {r.zone: r.rate_per_kg_idr for r in db.session.scalars(select(ShippingRate))}
 
 
+def _feed_tokens(w, role):
+    db.session.expire_all()
+    return dict(db.session.execute(select(Village.id, Village.feed_token)).all())
+
+
+def _rotated_own(before, after, w, role):
+    own = w.vb if role == MEMBER_B else w.va
+    return (after[own] is not None and after[own] != before[own]
+            and all(after[i] == before[i] for i in before if i != own))
+
+
+def _products(w=None, role=None):
+    db.session.expire_all()
+    return {p.id: (p.village_id, p.name, p.price_idr) for p in db.session.scalars(select(Product))}
+
+
+def _product_data(w, role, **changes):
+    return {"name": f"Produk {role}", "category": str(category("kopi").id), "description": "",
+            "price_idr": "85000", "weight_grams": "250", "published": "y", **changes}
+
+
+def _created_own(before, after, w, role):
+    new = [after[i] for i in set(after) - set(before)]
+    village = w.vb if role == MEMBER_B else w.va
+    return new == [(village, f"Produk {role}", 85000)] and all(after[i] == before[i] for i in before)
+
+
+def _add_photo(w):
+    photo = ProductPhoto(product_id=w.pa, position=0, key=f"foto-a-{next(_seq):04d}")
+    db.session.add(photo)
+    db.session.commit()
+    w.photo_a = photo.id
+
+
+def _photos(w, role):
+    db.session.expire_all()
+    return sorted(db.session.scalars(select(ProductPhoto.id)))
+
+
+def _webhooks(w, role):
+    db.session.expire_all()
+    return {h.village_id: (h.url, h.active) for h in db.session.scalars(select(VillageWebhook))}
+
+
+def _saved_own_webhook(before, after, w, role):
+    own = w.vb if role == MEMBER_B else w.va
+    return (after.get(own) == ("https://desa.example.id/hook", True)
+            and {k: v for k, v in after.items() if k != own} == {k: v for k, v in before.items() if k != own})
+
+
+def _prepare_failed_delivery(w):
+    message = OutboxMessage(event_id=f"evt_matrix{next(_seq)}", kind="order.paid", village_id=w.va,
+                            channel="email", target="desa@desa.example.id", payload='{"subject": "s", "body": "b"}',
+                            status="failed", attempts=3)
+    db.session.add(message)
+    db.session.commit()
+    w.delivery_a = message.id
+
+
+def _deliveries(w, role):
+    db.session.expire_all()
+    return {m.id: m.status for m in db.session.scalars(select(OutboxMessage))}
+
+
+def _parcels(w, role):
+    db.session.expire_all()
+    return {p.id: (p.status, p.refund_state) for p in db.session.scalars(select(VillageOrder))}
+
+
+def _holds(w, role):
+    db.session.expire_all()
+    return {o.id: o.hold_reason for o in db.session.scalars(select(Order))}
+
+
+def _prepare_office_parcels(**fields):
+    """One paid parcel of village A per role (held, or waiting for a refund, as asked)."""
+    hold = fields.pop("hold_reason", None)
+
+    def prepare(w):
+        w.office_parcels = {role: _paid_parcel(w.va, w.pa, hold_reason=hold)
+                            for role in ROLES}
+        if fields:
+            db.session.execute(VillageOrder.__table__.update().where(
+                VillageOrder.id.in_(w.office_parcels.values())).values(**fields))
+            db.session.commit()
+        w.office_orders = {role: fresh(VillageOrder, parcel).order_id for role, parcel in w.office_parcels.items()}
+    return prepare
+
+
+def _only(changed_key, expect_value, index=None):
+    """The role's own object changed to ``expect_value``; nothing else changed."""
+    def check(before, after, w, role):
+        key = changed_key(w, role)
+        got = after[key] if index is None else after[key][index]
+        return got == expect_value and {k: v for k, v in after.items() if k != key} == \
+            {k: v for k, v in before.items() if k != key}
+    return check
+
+
 POST_CASES = {
+    ("portal.rotate_feed_token", "POST"): PostCase(
+        expect=member(303, 303), target=lambda w, role: {}, data=lambda w, role: {},
+        snapshot=_feed_tokens, changed=_rotated_own,
+        form_page=lambda w, role: w.url("portal.feeds")),
+    ("portal.new_product", "POST"): PostCase(
+        expect=member(303, 303), target=lambda w, role: {},
+        data=lambda w, role: _product_data(w, role, stock="5"),
+        snapshot=_products, changed=_created_own,
+        form_page=lambda w, role: w.url("portal.new_product")),
+    ("portal.edit_product", "POST"): PostCase(
+        expect=member(303, 404), target=lambda w, role: {"product_id": w.pa},
+        data=lambda w, role: _product_data(w, role, stock=str(fresh(Product, w.pa).stock),
+                                           stock_seen=str(fresh(Product, w.pa).stock), price_idr="99000"),
+        snapshot=_products,
+        changed=lambda before, after, w, role: (
+            after[w.pa] == (w.va, f"Produk {role}", 99000)
+            and {i: v for i, v in after.items() if i != w.pa} == {i: v for i, v in before.items() if i != w.pa}),
+        form_page=lambda w, role: w.url("portal.edit_product", product_id=w.pa)),
+    ("portal.delete_photo", "POST"): PostCase(
+        expect=member(303, 404), prepare=_add_photo,
+        target=lambda w, role: {"product_id": w.pa, "photo_id": w.photo_a},
+        data=lambda w, role: {}, snapshot=_photos,
+        changed=lambda before, after, w, role: after == [i for i in before if i != w.photo_a],
+        form_page=lambda w, role: w.url("portal.edit_product", product_id=w.pa)),
+    ("portal.webhook", "POST"): PostCase(
+        expect=member(303, 303), target=lambda w, role: {},
+        data=lambda w, role: {"action": "save", "url": "https://desa.example.id/hook"},
+        snapshot=_webhooks, changed=_saved_own_webhook,
+        form_page=lambda w, role: w.url("portal.webhook")),
+    ("portal.resend_delivery", "POST"): PostCase(
+        expect=member(303, 404), prepare=_prepare_failed_delivery,
+        target=lambda w, role: {"message_id": w.delivery_a}, data=lambda w, role: {},
+        snapshot=_deliveries, changed=_only(lambda w, role: w.delivery_a, "pending"),
+        form_page=lambda w, role: w.url("portal.deliveries")),
+    ("portal.change_order", "POST"): PostCase(
+        expect=member(303, 404),
+        target=lambda w, role: {"village_order_id": w.parcel_a},
+        data=lambda w, role: {"to_status": "accepted"},
+        snapshot=_parcels,
+        changed=_only(lambda w, role: w.parcel_a, "accepted", 0),
+        form_page=lambda w, role: w.url("portal.order", village_order_id=w.parcel_a)),
+    ("office.release_order", "POST"): PostCase(
+        expect=office(303),
+        prepare=_prepare_office_parcels(hold_reason="papers lapsed"),
+        target=lambda w, role: {"order_id": w.office_orders[role]},
+        data=lambda w, role: {},
+        snapshot=_holds,
+        changed=_only(lambda w, role: w.office_orders[role], None),
+        form_page=lambda w, role: w.url("office.orders")),
+    ("office.refund_done", "POST"): PostCase(
+        expect=office(303),
+        prepare=_prepare_office_parcels(status="declined", refund_state="office", status_reason="rusak"),
+        target=lambda w, role: {"village_order_id": w.office_parcels[role]},
+        data=lambda w, role: {},
+        snapshot=_parcels,
+        changed=_only(lambda w, role: w.office_parcels[role], "refunded", 1),
+        form_page=lambda w, role: w.url("office.orders")),
+    ("office.change_parcel_status", "POST"): PostCase(
+        expect=office(303),
+        prepare=_prepare_office_parcels(),
+        target=lambda w, role: {"village_order_id": w.office_parcels[role]},
+        data=lambda w, role: {"to_status": "cancelled", "reason": "Desa tidak dapat mengirim"},
+        snapshot=_parcels,
+        changed=_only(lambda w, role: w.office_parcels[role], ("cancelled", "office")),
+        form_page=lambda w, role: w.url("office.orders")),
     ("office.mark_order_paid", "POST"): PostCase(
         expect=office(303),
         target=lambda w, role: {"order_id": w.orders[role]},

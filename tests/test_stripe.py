@@ -100,6 +100,8 @@ class FakeStripe:
         self.sessions = {}   # id -> session object
         self.replies = {}    # Idempotency-Key -> (params, status, body)
         self.offset = 0      # seconds added to this server's clock (tests that move time)
+        self.paid = {}       # session id -> the session as paid (a test's completed() event says so)
+        self.refunds = []
         self.lock = threading.Lock()
 
     def now(self):
@@ -144,6 +146,35 @@ class FakeStripe:
         self.sessions[session_id] = session
         return 200, session
 
+    def remember(self, key, params, create):
+        """Stripe's idempotency layer: the same key and parameters give the first answer."""
+        if key in self.replies:
+            first_params, status, reply = self.replies[key]
+            if first_params != params:
+                return stripe_error(400, "idempotency_error", "Keys for idempotent requests can only be "
+                                    "used with the same parameters they were first used with.")
+            return status, reply
+        status, reply = create(params)
+        if key and status < 500:
+            self.replies[key] = (params, status, reply)
+        return status, reply
+
+    def create_refund(self, params):
+        """``POST /v1/refunds``: a PaymentIntent of a paid session, and no more than was paid."""
+        paid = {s["payment_intent"]: s for s in self.paid.values()}
+        session = paid.get(params.get("payment_intent"))
+        if session is None:
+            return stripe_error(400, "invalid_request_error", "No such payment_intent.", "payment_intent")
+        amount = int(params.get("amount") or session["amount_total"])
+        refunded = sum(r["amount"] for r in self.refunds if r["payment_intent"] == session["payment_intent"])
+        if refunded + amount > session["amount_total"]:
+            return stripe_error(400, "invalid_request_error", "Refund amount is greater than the charge.", "amount")
+        refund = {"id": "re_" + secrets.token_hex(12), "object": "refund", "amount": amount, "currency": "idr",
+                  "payment_intent": session["payment_intent"], "status": "succeeded",
+                  "metadata": params.get("metadata") or {}}
+        self.refunds.append(refund)
+        return 200, refund
+
     def retrieve_session(self, session_id):
         session = self.sessions.get(session_id)
         if session is None:
@@ -161,6 +192,8 @@ class FakeStripe:
                 return stripe_error(401, "invalid_request_error", "Invalid API Key provided.")
             if method == "GET" and path.startswith("/v1/checkout/sessions/"):
                 return self.retrieve_session(path.rsplit("/", 1)[1])
+            if (method, path) == ("POST", "/v1/refunds"):
+                return self.remember(headers.get("idempotency-key"), params, self.create_refund)
             if (method, path) != ("POST", "/v1/checkout/sessions"):
                 return stripe_error(404, "invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
             key = headers.get("idempotency-key")
@@ -348,10 +381,14 @@ def stripe_event(kind, session, **changes):
             "data": {"object": {**session, **changes}}}
 
 
-def completed(session, paid=True):
-    return stripe_event("checkout.session.completed", session, status="complete",
-                        payment_status="paid" if paid else "unpaid",
-                        payment_intent="pi_" + secrets.token_hex(12))
+def completed(session, paid=True, fake=None):
+    """``checkout.session.completed``; with ``fake``, Stripe's side records the payment too."""
+    event = stripe_event("checkout.session.completed", session, status="complete",
+                         payment_status="paid" if paid else "unpaid",
+                         payment_intent="pi_" + secrets.token_hex(12))
+    if fake is not None and paid:
+        fake.paid[session["id"]] = event["data"]["object"]
+    return event
 
 
 def signature(payload, secret=WEBHOOK_SECRET, timestamp=None):
@@ -829,3 +866,51 @@ def test_paying_again_after_the_session_closed_says_so(app, client, stripe_on):
     assert indonesian("The time to pay this order by card has ended. If you paid, the payment is "
                       "being confirmed.") in html.unescape(again.get_data(as_text=True))
     assert len(stripe_on.sessions) == 1  # no second session for an order already paid
+
+
+def _decline(app, order, reason="Stok rusak"):
+    from storefront.orders.models import VillageOrder
+    from storefront.villages.models import Village
+
+    from .factories import make_user as _make_user
+
+    parcel = db.session.scalars(select(VillageOrder).join(Order).where(Order.number == order["number"])).one()
+    member = app.test_client()
+    sign_in(member, _make_user("village_member", db.session.get(Village, parcel.village_id)))
+    page = member.get(f"/portal/pesanan/{parcel.id}").get_data(as_text=True)
+    answer = member.post(f"/portal/pesanan/{parcel.id}/status",
+                         data={"csrf_token": csrf_token(page), "to_status": "declined", "reason": reason})
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:300]
+    db.session.expire_all()
+    return db.session.get(VillageOrder, parcel.id)
+
+
+def test_a_declined_card_parcel_is_refunded_through_stripe_once(app, client, stripe_on):
+    order = stripe_order(client, stripe_on)
+    assert deliver(client, completed(order["session"], fake=stripe_on)).get_json()["result"] == "paid"
+
+    parcel = _decline(app, order)
+
+    assert parcel.status == "declined" and parcel.refund_state == "refunded"
+    [refund] = stripe_on.refunds
+    assert refund["amount"] == (parcel.subtotal_idr + parcel.shipping_idr) * 100 == order["session"]["amount_total"]
+    assert parcel.stripe_refund_id == refund["id"]
+    [sent] = [r for r in stripe_on.requests if r["path"] == "/v1/refunds"]
+    assert sent["headers"]["idempotency-key"] == f"refund-parcel-{parcel.id}"
+    assert _stock(order["product_id"]) == order["stock_after_order"] + 2
+    page = html.unescape(client.get(f"/pesanan/{order['number']}").get_data(as_text=True))
+    assert "Stok rusak" in page and indonesian("refunded to your card") in page
+
+
+def test_a_refund_stripe_refuses_is_left_to_the_office(app, client, stripe_on):
+    order = stripe_order(client, stripe_on)
+    deliver(client, completed(order["session"]))  # Stripe's side never saw this payment
+
+    parcel = _decline(app, order)
+
+    assert parcel.status == "declined" and parcel.refund_state == "refund_failed"
+    assert _stock(order["product_id"]) == order["stock_after_order"] + 2
+    office = app.test_client()
+    sign_in(office, make_user("verifier"))
+    page = html.unescape(office.get("/kantor/pesanan").get_data(as_text=True))
+    assert order["number"] in page and "Rp 182.000" in page  # 2 × 85.000 + 12.000 to return by hand

@@ -6,7 +6,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from ..access import admin_required, office_required
@@ -25,9 +25,12 @@ from ..mail import send_mail
 from ..villages.models import Village
 from ..villages.regions import REGENCIES
 from ..villages.services import VillageError, create_village, set_village_active
-from ..orders.models import Order
-from ..orders.services import mark_paid
+from ..orders.forms import ParcelForm
+from ..orders.fulfilment import OFFICE, STATUS_LABELS, Change, change_parcel
+from ..orders.models import Order, VillageOrder
+from ..orders.services import OrderError, mark_paid, mark_refunded, release_hold
 from ..payments.models import ZONES, ShippingRate
+from ..payments.stripe_gateway import refund_parcel
 from .forms import InviteForm, RatesForm, RoleForm, VillageForm
 
 bp = Blueprint("office", __name__, url_prefix="/kantor")
@@ -293,14 +296,77 @@ def change_role(user_id):
 @bp.get("/pesanan")
 @office_required
 def orders():
-    """Orders waiting for a bank transfer (to confirm), then the latest others."""
+    """What needs the office: held orders, parcels not accepted in time, money to return by
+    hand; then transfers to confirm, then the latest others."""
+    held = db.session.scalars(select(Order).where(Order.hold_reason.is_not(None))
+                              .order_by(Order.created_at)).all()
+    attention = db.session.execute(
+        select(VillageOrder, Order.number).join(Order, Order.id == VillageOrder.order_id)
+        .where(or_(VillageOrder.refund_state.in_(("office", "refund_failed")),
+                   VillageOrder.overdue_flagged_at.is_not(None) & VillageOrder.status.in_(("paid", "awaiting_payment"))))
+        .order_by(VillageOrder.id)).all()
     waiting = db.session.scalars(
         select(Order).where(Order.status == "awaiting_payment").order_by(Order.created_at)).all()
     recent = db.session.scalars(
         select(Order).where(Order.status != "awaiting_payment")
         .order_by(Order.created_at.desc()).limit(50)).all()
-    return render_template("office/orders.html", waiting=waiting, recent=recent,
-                           confirm_form=ConfirmForm())
+    return render_template("office/orders.html", waiting=waiting, recent=recent, held=held,
+                           attention=attention, confirm_form=ConfirmForm())
+
+
+@bp.post("/pesanan/<int:order_id>/lepas")
+@office_required
+def release_order(order_id):
+    """The office checked a held order's papers: the villages may ship it."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        flash(_("The form has expired"), "warning")
+    elif release_hold(order.id, f"{current_user.name} ({current_user.email})"):
+        db.session.commit()
+        flash(_("Order %(number)s is released to its villages.", number=order.number), "success")
+    else:
+        flash(_("Order %(number)s is not held.", number=order.number), "warning")
+    return redirect(url_for("office.orders"), code=303)
+
+
+@bp.post("/paket/<int:village_order_id>/status")
+@office_required
+def change_parcel_status(village_order_id):
+    """The office's moves on a parcel (the transition table says which): e.g. cancel a parcel
+    a village cannot send, with the reason the buyer will read."""
+    form = ParcelForm()
+    if not form.validate_on_submit():
+        flash(_("Choose what to do with the parcel."), "warning")
+        return redirect(url_for("office.orders"), code=303)
+    change = Change(to_status=form.to_status.data, reason=form.reason.data or "")
+    try:
+        change_parcel(village_order_id, change, side=OFFICE, refund=refund_parcel,
+                      actor_name=f"{current_user.name} ({current_user.email})")
+    except LookupError:
+        abort(404)
+    except OrderError as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return redirect(url_for("office.orders"), code=303)
+    db.session.commit()
+    flash(_("The parcel is now %(status)s.", status=STATUS_LABELS[change.to_status]), "success")
+    return redirect(url_for("office.orders"), code=303)
+
+
+@bp.post("/paket/<int:village_order_id>/uang-kembali")
+@office_required
+def refund_done(village_order_id):
+    """The office returned a parcel's money by hand (bank transfer, or a failed card refund)."""
+    if not ConfirmForm().validate_on_submit():
+        flash(_("The form has expired"), "warning")
+    elif mark_refunded(village_order_id, f"{current_user.name} ({current_user.email})"):
+        db.session.commit()
+        flash(_("The refund is recorded."), "success")
+    else:
+        abort(404)
+    return redirect(url_for("office.orders"), code=303)
 
 
 @bp.post("/pesanan/<int:order_id>/lunas")

@@ -17,6 +17,7 @@ from ..cart.session import current_cart
 from ..clock import to_wita
 from ..extensions import db
 from ..mail import send_mail
+from ..orders.fulfilment import STATUS_LABELS
 from ..orders.models import Order, OrderLine, VillageOrder
 from ..orders.services import access_token_hash, order_link_token
 from ..payments.stripe_gateway import (SESSION_MINUTES, PaymentGatewayError, SessionClosed,
@@ -201,7 +202,7 @@ def _visible_order(number):
 def order(number):
     order, token = _visible_order(number)
     return render_template("checkout/order.html", order=order, parcels=_order_lines(order), token=token,
-                           stripe_return=request.args.get("stripe"))
+                           stripe_return=request.args.get("stripe"), parcel_labels=STATUS_LABELS)
 
 
 @bp.get("/pesanan/<number>/bayar")

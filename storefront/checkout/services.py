@@ -13,7 +13,7 @@ from ..catalog.models import CODE_ALPHABET, Product
 from ..clock import now_utc, today_wita
 from ..extensions import db
 from ..orders.models import Order, OrderEvent, OrderLine, VillageOrder
-from ..orders.services import access_token_hash, order_link_token
+from ..orders.services import access_token_hash, announce_to_villages, order_link_token
 from .shipping import quote_parcels
 
 
@@ -118,6 +118,8 @@ def place_order(*, cart, user_id, address, email, payment_method, idempotency_ke
                               actor_name=email[:160], reason=f"placed ({payment_method})"))
     db.session.execute(CartItem.__table__.delete().where(CartItem.cart_id == cart.id))
     db.session.flush()
+    if payment_method == "cod":
+        announce_to_villages(order.id)  # nothing to wait for: the villages can start now
     return PlacedOrder(order, token, True)
 
 

@@ -1,5 +1,5 @@
 """Orders: Order -> one VillageOrder per village (its own parcel) -> lines that snapshot the goods."""
-from sqlalchemy import (CheckConstraint, DateTime, ForeignKey, Integer, String, Text,
+from sqlalchemy import (CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -8,6 +8,11 @@ from ..extensions import db
 
 PAYMENT_METHODS = ("bank_transfer", "cod", "stripe")
 ORDER_STATUSES = ("awaiting_payment", "paid", "cancelled", "expired")
+#: A village's parcel: paid -> accepted -> packed -> shipped -> delivered, or declined/cancelled.
+PARCEL_STATUSES = ("awaiting_payment", "paid", "accepted", "packed", "shipped", "delivered",
+                   "declined", "cancelled", "expired")
+#: What happens to money already taken for a parcel that will not ship.
+REFUND_STATES = ("refunded", "refund_failed", "office")
 
 
 class Order(db.Model):
@@ -48,6 +53,8 @@ class Order(db.Model):
     expires_at = mapped_column(DateTime(timezone=True))
     paid_at = mapped_column(DateTime(timezone=True))
     stripe_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    #: Stripe's PaymentIntent of a paid card order: what refunds are made against.
+    stripe_payment_intent: Mapped[str | None] = mapped_column(String(255))
     created_at = mapped_column(DateTime(timezone=True), default=now_utc, index=True)
     updated_at = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
 
@@ -63,6 +70,13 @@ class VillageOrder(db.Model):
         UniqueConstraint("order_id", "village_id"),
         CheckConstraint("subtotal_idr >= 0", name="subtotal_idr_not_negative"),
         CheckConstraint("shipping_idr >= 0", name="shipping_idr_not_negative"),
+        CheckConstraint("status IN ('awaiting_payment', 'paid', 'accepted', 'packed', 'shipped', "
+                        "'delivered', 'declined', 'cancelled', 'expired')", name="status_known"),
+        CheckConstraint("refund_state IS NULL OR refund_state IN ('refunded', 'refund_failed', 'office')",
+                        name="refund_state_known"),
+        CheckConstraint("status <> 'shipped' OR (courier IS NOT NULL AND tracking_number IS NOT NULL)",
+                        name="shipped_has_tracking"),
+        Index("ix_village_orders_village_id_updated_at", "village_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -77,7 +91,20 @@ class VillageOrder(db.Model):
     zone: Mapped[str] = mapped_column(String(20))
     subtotal_idr: Mapped[int] = mapped_column(Integer)
     shipping_idr: Mapped[int] = mapped_column(Integer)
+    #: Why it was declined or cancelled, for the buyer and the office.
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    courier: Mapped[str | None] = mapped_column(String(40))
+    tracking_number: Mapped[str | None] = mapped_column(String(60))
+    accepted_at = mapped_column(DateTime(timezone=True))
+    shipped_at = mapped_column(DateTime(timezone=True))
+    delivered_at = mapped_column(DateTime(timezone=True))
+    #: Set once when a paid parcel was not accepted in time: the office and the buyer were told.
+    overdue_flagged_at = mapped_column(DateTime(timezone=True))
+    refund_state: Mapped[str | None] = mapped_column(String(20))
+    stripe_refund_id: Mapped[str | None] = mapped_column(String(255))
     created_at = mapped_column(DateTime(timezone=True), default=now_utc)
+    #: Every change moves this: feeds are ordered and polled by it.
+    updated_at = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
 
     order = relationship("Order", back_populates="village_orders", lazy="raise")
     lines = relationship("OrderLine", lazy="raise", back_populates="village_order",

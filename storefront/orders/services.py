@@ -43,20 +43,27 @@ def _move(order_id, from_status, to_status, actor_name, reason="", **values):
         return False
     db.session.execute(
         update(VillageOrder).where(VillageOrder.order_id == order_id, VillageOrder.status == from_status)
-        .values(status=to_status))
+        .values(status=to_status, updated_at=now_utc()))
     db.session.add(OrderEvent(order_id=order_id, from_status=from_status, to_status=to_status,
                               actor_name=actor_name[:160], reason=reason))
     return True
 
 
 def release_stock(order_id):
-    """Give back what an order held (atomic increments; products that are gone are skipped)."""
-    lines = db.session.execute(
+    """Give back what an order held."""
+    release_lines(
         select(OrderLine.product_id, OrderLine.quantity)
         .join(VillageOrder, VillageOrder.id == OrderLine.village_order_id)
-        .where(VillageOrder.order_id == order_id, OrderLine.product_id.is_not(None))
-        .order_by(OrderLine.product_id)).all()
-    for product_id, quantity in lines:
+        .where(VillageOrder.order_id == order_id))
+
+
+def release_lines(lines):
+    """Give back the stock of ``lines`` (a select of product id and quantity): atomic
+    increments, in product order so that concurrent releases cannot deadlock; products that
+    are gone are skipped."""
+    rows = db.session.execute(
+        lines.where(OrderLine.product_id.is_not(None)).order_by(OrderLine.product_id)).all()
+    for product_id, quantity in rows:
         db.session.execute(update(Product).where(Product.id == product_id)
                            .values(stock=Product.stock + quantity))
 
@@ -68,7 +75,19 @@ def mark_paid(order_id, actor_name, reason="", hold_reason=None):
         values["hold_reason"] = hold_reason
     moved = _move(order_id, "awaiting_payment", "paid", actor_name, reason, **values)
     db.session.flush()
+    if moved and not hold_reason:
+        announce_to_villages(order_id)
     return moved
+
+
+def announce_to_villages(order_id):
+    """Each village learns of its parcel (e-mail, webhook): when the order is paid (or the
+    office released its hold), or at once for cash on delivery. Part of the caller's transaction."""
+    from ..outbox.events import record_parcel_event  # the outbox builds on orders
+
+    for parcel_id in db.session.scalars(select(VillageOrder.id).where(
+            VillageOrder.order_id == order_id).order_by(VillageOrder.id)):
+        record_parcel_event("order.paid", parcel_id)
 
 
 def expire_order(order_id, actor_name, reason=""):
@@ -102,3 +121,35 @@ def expire_unpaid_orders(now=None):
             done.append(number)
         db.session.commit()
     return done
+
+
+def release_hold(order_id, actor_name, note=""):
+    """The office checked a held order: the villages may now ship it. True if it was held."""
+    released = db.session.execute(update(Order).where(
+        Order.id == order_id, Order.hold_reason.is_not(None)).values(hold_reason=None, updated_at=now_utc()))
+    if released.rowcount != 1:
+        return False
+    db.session.add(OrderEvent(order_id=order_id, from_status="held", to_status="released",
+                              actor_name=actor_name[:160], reason=note))
+    # The parcels reach the villages now: their feeds' "since" must see them as changed.
+    db.session.execute(update(VillageOrder).where(VillageOrder.order_id == order_id).values(updated_at=now_utc()))
+    order = db.session.get(Order, order_id, populate_existing=True)
+    if order.status == "paid" or order.payment_method == "cod":
+        announce_to_villages(order_id)
+    return True
+
+
+def mark_refunded(village_order_id, actor_name):
+    """The office gave a parcel's money back by hand. True if the parcel was waiting for it."""
+    parcel = db.session.get(VillageOrder, village_order_id)
+    if parcel is None:
+        return False
+    done = db.session.execute(update(VillageOrder).where(
+        VillageOrder.id == village_order_id, VillageOrder.refund_state.in_(("office", "refund_failed")))
+        .values(refund_state="refunded", updated_at=now_utc()))
+    if done.rowcount != 1:
+        return False
+    db.session.add(OrderEvent(order_id=parcel.order_id, village_order_id=village_order_id,
+                              from_status=parcel.status, to_status="refunded",
+                              actor_name=actor_name[:160], reason="money returned by the office"))
+    return True

@@ -103,6 +103,24 @@ def _session_params(order, lines, success_url, cancel_url, now):
     }
 
 
+def refund_parcel(order, parcel):
+    """Give a card payment back for one parcel that will not ship; ``(state, refund_id)``.
+
+    The idempotency key is the parcel's, so a retry can never refund it twice."""
+    if not (stripe_enabled() and order.stripe_payment_intent):
+        return "refund_failed", None
+    try:
+        refund = _client().v1.refunds.create(params={
+            "payment_intent": order.stripe_payment_intent,
+            "amount": to_stripe_amount(parcel.subtotal_idr + parcel.shipping_idr),
+            "metadata": {"order_number": order.number, "parcel_id": str(parcel.id)},
+        }, options={"idempotency_key": f"refund-parcel-{parcel.id}"})
+    except stripe.StripeError as exc:
+        current_app.logger.error("Stripe refund for %s parcel %s failed: %s", order.number, parcel.id, exc)
+        return "refund_failed", None
+    return "refunded", refund.id
+
+
 def parse_event(payload, signature):
     """Verify ``Stripe-Signature`` on the raw body with the official library; raise on failure.
 
@@ -159,6 +177,7 @@ def handle_event(event):
             hold = None if _papers_still_valid(order) else (
                 "A product lost its legality papers while the buyer was paying: the office must check before anything ships.")
             if mark_paid(order.id, actor, kind, hold_reason=hold):
+                order.stripe_payment_intent = session_object.get("payment_intent")
                 result = "paid"
             elif order.status in ("expired", "cancelled"):
                 # Money arrived for an order that already gave its stock back: a person decides.

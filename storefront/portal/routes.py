@@ -46,7 +46,7 @@ def _own_certificate(certificate_id):
 @bp.get("/")
 @member_required
 def home():
-    return redirect(url_for("portal.papers"))
+    return redirect(url_for("portal.orders"))
 
 
 @bp.get("/dokumen")
@@ -151,3 +151,7 @@ def resubmit_paper(certificate_id):
 def labels():
     """A printable sheet of QR labels for every product of the village."""
     return label_sheet(_village())
+
+
+# The portal's other pages live in modules of their own, on this blueprint.
+from . import feeds, listings, orders, sales, webhooks  # noqa: E402,F401

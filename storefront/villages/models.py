@@ -49,6 +49,8 @@ class Village(db.Model):
     cod_allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     #: A suspended village and everything it sells disappear from the shop.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The secret in the village's order feed URLs; the village can rotate it.
+    feed_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at = mapped_column(DateTime(timezone=True), default=now_utc)
     updated_at = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
 

@@ -1,0 +1,358 @@
+"""A village's own listings: create and change products, their photos, and what keeps them hidden.
+
+The verbs flush and never commit: the portal's view commits once. Papers are never touched
+here: a product is linked to its papers only through the legality flow (submit, verify), and
+whether it shows in the shop is decided by the listing rule (``catalog.sellable``) alone.
+
+Conventions a village can rely on:
+- the web address (slug) is made from the name when the product is created and then kept, so
+  links already shared keep working after a rename;
+- the SKU is typed by the village or, left empty, made by the shop (``RAT-KOPI-003``: village,
+  category, number); it is fixed once saved, because partner feeds and order records key on it;
+- stock typed on the form is applied only if nobody bought in between (see ``update_product``).
+"""
+import io
+import re
+import unicodedata
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask_babel import gettext as _
+from PIL import Image, ImageOps
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ..clock import now_utc, today_wita
+from ..extensions import db
+from ..legality.models import FOOD_PERMIT_KINDS, Certificate, certificate_products
+from ..media import SIZES, media_root, save_image
+from ..villages.models import Village
+from .models import Category, Product, ProductPhoto
+from .sellable import explain_listing
+
+#: Per photo; a whole request is capped by ``MAX_CONTENT_LENGTH`` as well.
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+#: Larger than any phone camera (a 50 MP sensor is 8160 × 6120); beyond it a file is refused.
+MAX_PHOTO_PIXELS = 60_000_000
+MAX_PHOTOS = 8
+#: The largest size ``media.save_image`` writes; decoded photos are cut down to it at once.
+_KEEP_SIDE = max(SIZES.values())
+_SIGNATURES = (
+    (b"\xff\xd8\xff", ("JPEG", "MPO")),  # phones write multi-picture JPEGs, which Pillow calls MPO
+    (b"\x89PNG\r\n\x1a\n", ("PNG",)),
+)
+SKU_PATTERN = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$")
+
+#: Clause of the listing rule -> the kinds of paper that satisfy it (``None``: not a paper).
+CLAUSE_KINDS = {"published": None, "village_active": None, "nib": ("nib",),
+                "food_permit": FOOD_PERMIT_KINDS, "halal": ("halal",)}
+VILLAGE_WIDE_CLAUSES = ("nib",)
+
+
+class ListingError(ValueError):
+    """A change to a listing cannot be made; the message tells the village why."""
+
+
+class PhotoError(ListingError):
+    """An uploaded photo is refused; nothing of it is stored."""
+
+
+@dataclass
+class ProductData:
+    """What a village types on the product form, already parsed."""
+
+    name: str
+    category_id: int
+    description: str
+    price_idr: int
+    weight_grams: int
+    stock: int
+    published: bool
+    non_halal: bool
+    #: Only read when creating; empty means "make one".
+    sku: str = ""
+
+
+# --- photos ----------------------------------------------------------------------------------
+
+
+def clean_photo(file_storage):
+    """Read and check an uploaded product photo; return it decoded (a PIL image) or raise ``PhotoError``.
+
+    The type comes from the bytes, not the name: JPEG, PNG or WebP, at most 5 MB and
+    ``MAX_PHOTO_PIXELS``. Decoding is guarded against decompression bombs, and the image is cut
+    down to the largest size the shop keeps, so nothing of the original file survives.
+    """
+    data = file_storage.stream.read(MAX_PHOTO_BYTES + 1)
+    if not data:
+        raise PhotoError(_("The photo file is empty."))
+    if len(data) > MAX_PHOTO_BYTES:
+        raise PhotoError(_("The photo is larger than 5 MB. Send a smaller photo (phones can share a reduced size)."))
+    expected = next((formats for sig, formats in _SIGNATURES if data.startswith(sig)), None)
+    if expected is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        expected = ("WEBP",)
+    if expected is None:
+        raise PhotoError(_("Only JPEG, PNG or WebP photos can be uploaded."))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                if image.format not in expected:
+                    raise PhotoError(_("Only JPEG, PNG or WebP photos can be uploaded."))
+                width, height = image.size
+                if width * height > MAX_PHOTO_PIXELS:
+                    raise PhotoError(_("The photo is too large (%(w)s × %(h)s pixels).", w=width, h=height))
+                if image.format in ("JPEG", "MPO"):
+                    image.draft("RGB", (_KEEP_SIDE * 2, _KEEP_SIDE * 2))  # decode at a reduced scale
+                image.load()
+                image = ImageOps.exif_transpose(image)
+                if image.mode.startswith("I"):
+                    # 16-bit greyscale: scale to 8 bits, or every light pixel turns white.
+                    image = image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+                if image.mode not in ("RGB", "L"):
+                    # Transparent parts become white, not black, in the JPEGs.
+                    rgba = image.convert("RGBA")
+                    image = Image.new("RGB", rgba.size, "white")
+                    image.paste(rgba, mask=rgba.getchannel("A"))
+                image.thumbnail((_KEEP_SIDE, _KEEP_SIDE), Image.Resampling.LANCZOS)
+                image.info.clear()
+                return image.copy()
+    except PhotoError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoError(_("The photo is too large to open safely.")) from None
+    except Exception:  # Pillow raises many kinds of errors for broken files
+        raise PhotoError(_("The photo could not be read; it may be damaged. Take or export it again.")) from None
+
+
+def _store_photos(product, images):
+    """Write each image in both sizes and add its row after the product's last photo."""
+    keys = []
+    position = max((p.position for p in product.photos), default=-1) + 1
+    try:
+        for image in images:
+            key = save_image(image, product.slug)
+            keys.append(key)
+            db.session.add(ProductPhoto(product_id=product.id, position=position, key=key,
+                                        alt=product.name[:200]))
+            position += 1
+        db.session.flush()
+    except IntegrityError:
+        discard_photo_files(keys)
+        raise ListingError(_("Someone else changed this product's photos at the same time. Please try again.")) from None
+    except BaseException:
+        discard_photo_files(keys)
+        raise
+    return keys
+
+
+def discard_photo_files(keys):
+    """Remove the files of photos that are no longer (or were never) recorded."""
+    root = Path(media_root())
+    for key in keys:
+        for size in SIZES:
+            (root / f"{key}-{size}.jpg").unlink(missing_ok=True)
+
+
+# --- names -----------------------------------------------------------------------------------
+
+
+def slugify(text, max_len=80):
+    """``"Kopi Arabika Bajawa 250 g"`` -> ``"kopi-arabika-bajawa-250-g"``; accents dropped."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_len].rstrip("-") or "produk"
+
+
+def _free_slug(name):
+    """A slug from ``name`` that no product has: ``base``, else ``base-2``, ``base-3``, ..."""
+    base = slugify(name)
+    taken = set(db.session.scalars(
+        select(Product.slug).where(or_(Product.slug == base, Product.slug.like(f"{base}-%")))))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def normalise_sku(raw):
+    """Capitals, spaces and underscores turned into hyphens: ``" rat kopi_01 "`` -> ``"RAT-KOPI-01"``."""
+    return re.sub(r"[\s_]+", "-", (raw or "").strip().upper())
+
+
+def _check_sku(sku):
+    if not 3 <= len(sku) <= 40 or not SKU_PATTERN.match(sku):
+        raise ListingError(_("The SKU may hold only letters, digits and hyphens (3 to 40 characters), "
+                             "e.g. RAT-KOPI-001. Leave it empty and the shop makes one."))
+    if db.session.scalar(select(func.count()).where(func.upper(Product.sku) == sku)):
+        raise ListingError(_("The SKU %(sku)s is already used by another product. Choose another, "
+                             "or leave it empty and the shop makes one.", sku=sku))
+    return sku
+
+
+def _new_sku(village, category):
+    """``<village>-<category>-<number>``, e.g. ``RAT-KOPI-003``: the next free number."""
+    village_part = (re.sub(r"[^A-Z0-9]", "", village.slug.upper()) or "DESA")[:3]
+    category_part = (re.sub(r"[^A-Z0-9]", "", category.code.split("-")[0].upper()) or "PRD")[:4]
+    prefix = f"{village_part}-{category_part}-"
+    used = db.session.scalars(select(Product.sku).where(Product.sku.like(f"{prefix}%"))).all()
+    numbers = [int(s[len(prefix):]) for s in used if s[len(prefix):].isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1:03d}"
+
+
+# --- the verbs -------------------------------------------------------------------------------
+
+
+def _category(category_id):
+    category = db.session.get(Category, category_id)
+    if category is None:
+        raise ListingError(_("Choose a category."))
+    return category
+
+
+def _check_numbers(data):
+    if data.price_idr < 0 or data.stock < 0 or data.weight_grams <= 0:
+        raise ListingError(_("Price and stock cannot be negative, and the weight must be above 0 g."))
+
+
+def create_product(*, village_id, data, photos=()):
+    """Add a product to the village's listings, with its first photos.
+
+    It is published by default, yet shows in the shop only when the listing rule allows: until
+    then it waits for its papers. ``photos`` are images from ``clean_photo``.
+    """
+    village = db.session.get(Village, village_id)
+    if village is None:
+        raise ListingError(_("Your account is not linked to a village."))
+    category = _category(data.category_id)
+    _check_numbers(data)
+    if len(photos) > MAX_PHOTOS:
+        raise ListingError(_("A product can have at most %(n)s photos.", n=MAX_PHOTOS))
+    sku = _check_sku(normalise_sku(data.sku)) if (data.sku or "").strip() else _new_sku(village, category)
+    product = Product(
+        village_id=village.id, category_id=category.id, slug=_free_slug(data.name), sku=sku,
+        name=data.name, description=data.description, price_idr=data.price_idr,
+        weight_grams=data.weight_grams, stock=data.stock, published=data.published,
+        non_halal=data.non_halal and category.is_food)
+    db.session.add(product)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another product took the same SKU or slug in the meantime.
+        raise ListingError(_("Another product was saved with the same SKU or name at the same moment. "
+                             "Please try again.")) from None
+    set_committed_value(product, "photos", [])  # new, so empty: no need to ask the database
+    _store_photos(product, photos)
+    return product
+
+
+class StockChanged(ListingError):
+    """Stock moved (an order came in) between opening the form and saving it."""
+
+    def __init__(self, message, current):
+        super().__init__(message)
+        #: The stock the database holds now.
+        self.current = current
+
+
+def update_product(product, *, data, stock_seen, photos=()):
+    """Change a village's product. Papers are not touched; the listing rule re-decides at once.
+
+    ``product`` must have ``photos`` and ``category`` loaded. Stock is set to what was typed
+    only when it still is ``stock_seen`` (what the form showed): an order placed meanwhile is
+    never overwritten, the village is asked to look again (``StockChanged``). A food product
+    cannot move to a non-food category: its food papers would silently stop being required.
+    """
+    category = _category(data.category_id)
+    _check_numbers(data)
+    if product.category.is_food and not category.is_food:
+        raise ListingError(_("A food product cannot be moved to a non-food category, because its food "
+                             "papers would no longer be checked. Add it as a new product instead."))
+    if len(product.photos) + len(photos) > MAX_PHOTOS:
+        raise ListingError(_("A product can have at most %(n)s photos; remove one first.", n=MAX_PHOTOS))
+    if data.stock != stock_seen:
+        moved = db.session.execute(
+            update(Product).where(Product.id == product.id, Product.stock == stock_seen)
+            .values(stock=data.stock, updated_at=now_utc()).execution_options(synchronize_session=False))
+        if moved.rowcount != 1:
+            current = db.session.scalar(select(Product.stock).where(Product.id == product.id))
+            raise StockChanged(_(
+                "The stock changed from %(seen)s to %(now)s while you were editing (orders came in). "
+                "Check the number and save again.", seen=stock_seen, now=current), current)
+        set_committed_value(product, "stock", data.stock)  # the row holds it already
+    product.category_id = category.id
+    product.name = data.name
+    product.description = data.description
+    product.price_idr = data.price_idr
+    product.weight_grams = data.weight_grams
+    product.published = data.published
+    product.non_halal = data.non_halal and category.is_food
+    db.session.flush()
+    _store_photos(product, photos)
+    return product
+
+
+def delete_product_photo(product, photo_id):
+    """Remove one photo of the product; return its key so the files can go after the commit."""
+    photo = next((p for p in product.photos if p.id == photo_id), None)
+    if photo is None:
+        raise ListingError(_("That photo is not one of this product's."))
+    product.photos.remove(photo)
+    db.session.flush()
+    return photo.key
+
+
+# --- what keeps a product hidden -------------------------------------------------------------
+
+
+@dataclass
+class Missing:
+    """One failing clause of the listing rule, and the village's paper that may fix it."""
+
+    clause: str
+    #: A submitted paper for it: ``pending`` (with the office) or ``rejected`` (to correct).
+    paper_status: str | None = None
+    paper_id: int | None = None
+
+
+def listing_states(product_ids, village_id, on=None):
+    """Map product id -> list of ``Missing`` (empty: on sale today), in two queries.
+
+    The clauses come from the listing rule itself (``explain_listing``); this only adds, for
+    clauses about papers, whether the village already sent a paper that would satisfy it.
+    """
+    product_ids = list(product_ids)
+    if not product_ids:
+        return {}
+    on = on or today_wita()
+    failing = explain_listing(product_ids, on)
+    kinds = {kind for clause in CLAUSE_KINDS.values() if clause for kind in clause}
+    submitted = db.session.execute(
+        select(Certificate.id, Certificate.kind, Certificate.status, certificate_products.c.product_id)
+        .outerjoin(certificate_products, certificate_products.c.certificate_id == Certificate.id)
+        .where(Certificate.village_id == village_id, Certificate.kind.in_(kinds),
+               Certificate.status.in_(("pending", "rejected")))
+        .order_by(Certificate.id.desc())
+    ).all()
+
+    def paper_for(clause, product_id):
+        wanted = CLAUSE_KINDS[clause]
+        if not wanted:
+            return None
+        matches = [row for row in submitted if row.kind in wanted and
+                   (clause in VILLAGE_WIDE_CLAUSES or row.product_id == product_id)]
+        # A paper with the office is better news than one to correct.
+        return min(matches, key=lambda row: row.status != "pending", default=None)
+
+    states = {}
+    for product_id in product_ids:
+        states[product_id] = []
+        for clause in failing.get(product_id, []):
+            paper = paper_for(clause, product_id)
+            states[product_id].append(Missing(clause, paper.status if paper else None,
+                                              paper.id if paper else None))
+    return states

@@ -1,0 +1,133 @@
+"""A village's parcel after payment: accept, pack, ship, deliver; or decline/cancel.
+
+The allowed moves are one table. Each move is a conditional UPDATE (``WHERE status = from``),
+so two members pressing buttons on two phones change a parcel once; each move writes an
+audit row and queues the village's order events in the same transaction.
+"""
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+
+from ..clock import now_utc
+from ..extensions import db
+from ..outbox.events import record_parcel_event
+from .models import Order, OrderEvent, OrderLine, VillageOrder
+from .services import OrderError, release_lines
+
+VILLAGE, OFFICE = "village", "office"
+
+#: (from, to) -> who may make the move.
+TRANSITIONS = {
+    ("paid", "accepted"): {VILLAGE, OFFICE},
+    ("paid", "declined"): {VILLAGE},
+    ("paid", "cancelled"): {OFFICE},
+    ("accepted", "packed"): {VILLAGE},
+    ("accepted", "cancelled"): {VILLAGE, OFFICE},
+    ("packed", "shipped"): {VILLAGE},
+    ("packed", "cancelled"): {VILLAGE, OFFICE},
+    ("shipped", "delivered"): {VILLAGE, OFFICE},
+}
+#: Ends in which the goods stay home: the stock returns and money taken is given back.
+NOT_SHIPPING = ("declined", "cancelled")
+#: Statuses with something for the village to do, in the order of the work (a parcel still
+#: awaiting payment reaches a village only when it is cash on delivery).
+NEEDS_ACTION = ("awaiting_payment", "paid", "accepted", "packed")
+
+STATUS_LABELS = {
+    "awaiting_payment": _l("awaiting payment"), "paid": _l("paid, to accept"),
+    "accepted": _l("accepted"), "packed": _l("packed"), "shipped": _l("shipped"),
+    "delivered": _l("delivered"), "declined": _l("declined"), "cancelled": _l("cancelled"),
+    "expired": _l("expired"),
+}
+
+
+@dataclass
+class Change:
+    to_status: str
+    reason: str = ""
+    courier: str = ""
+    tracking_number: str = ""
+
+
+def allowed_moves(status, side, payment_method=None):
+    """The statuses a parcel in ``status`` may move to, for ``side``."""
+    moves = [to for (frm, to), sides in TRANSITIONS.items() if frm == status and side in sides]
+    if status == "awaiting_payment" and payment_method == "cod":
+        # Cash on delivery: nothing is paid before the parcel arrives, so work starts at once.
+        moves = [to for (frm, to), sides in TRANSITIONS.items() if frm == "paid" and side in sides]
+    return moves
+
+
+def change_parcel(village_order_id, change, *, side, actor_name, village_id=None, refund=None):
+    """Move one parcel; the caller commits. ``village_id`` scopes a village member's move.
+
+    ``refund(order, village_order)`` gives money back for a prepaid parcel that will not ship
+    (Stripe); it returns ``(state, refund_id)``. Raises OrderError with a message for the user.
+    """
+    stmt = select(VillageOrder).where(VillageOrder.id == village_order_id)
+    if village_id is not None:
+        stmt = stmt.where(VillageOrder.village_id == village_id)
+    parcel = db.session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
+    if parcel is None:
+        raise LookupError(village_order_id)
+    order = db.session.get(Order, parcel.order_id)
+    frm, to = parcel.status, change.to_status
+    if order.hold_reason and side == VILLAGE:
+        raise OrderError(_("The office is checking this order; wait until it is released."))
+    if to not in allowed_moves(frm, side, order.payment_method):
+        raise OrderError(_("A parcel that is %(status)s cannot become %(new)s.",
+                           status=STATUS_LABELS.get(frm, frm), new=STATUS_LABELS.get(to, to)))
+    values = {"status": to, "updated_at": now_utc()}
+    reason = " ".join(change.reason.split())
+    if to in NOT_SHIPPING:
+        if not reason:
+            raise OrderError(_("Say why, so the buyer and the office know."))
+        values["status_reason"] = reason[:500]
+    if to == "shipped":
+        courier, tracking = change.courier.strip(), change.tracking_number.strip()
+        if not courier or not tracking:
+            raise OrderError(_("Choose the courier and type the tracking number."))
+        values.update(courier=courier[:40], tracking_number=tracking[:60], shipped_at=now_utc())
+    if to == "accepted":
+        values["accepted_at"] = now_utc()
+    if to == "delivered":
+        values["delivered_at"] = now_utc()
+    moved = db.session.execute(update(VillageOrder).where(
+        VillageOrder.id == parcel.id, VillageOrder.status == frm).values(**values))
+    if moved.rowcount != 1:
+        db.session.rollback()
+        raise OrderError(_("Someone else changed this parcel a moment ago. Look at it again."))
+    db.session.add(OrderEvent(order_id=order.id, village_order_id=parcel.id, from_status=frm,
+                              to_status=to, actor_name=actor_name[:160], reason=reason[:500]))
+    if to in NOT_SHIPPING:
+        release_lines(select(OrderLine.product_id, OrderLine.quantity)
+                      .where(OrderLine.village_order_id == parcel.id))
+        _settle_money(order, parcel, refund)
+    db.session.flush()
+    record_parcel_event("order.status_changed", parcel.id)
+    if to in NOT_SHIPPING:
+        record_parcel_event("order.cancelled", parcel.id)
+    return parcel
+
+
+def _settle_money(order, parcel, refund):
+    """Money taken for goods that will not ship goes back: through Stripe for a card payment;
+    a bank transfer is flagged for the office, which pays it back by hand."""
+    if order.status != "paid":
+        return  # cash on delivery, or never paid
+    if order.payment_method == "stripe" and refund is not None:
+        state, refund_id = refund(order, parcel)
+    else:
+        state, refund_id = "office", None
+    db.session.execute(update(VillageOrder).where(VillageOrder.id == parcel.id)
+                       .values(refund_state=state, stripe_refund_id=refund_id))
+
+
+def parcel_counts(village_id):
+    """Parcels per status for one village: what the portal shows as needing action."""
+    rows = db.session.execute(
+        select(VillageOrder.status, func.count()).join(Order, Order.id == VillageOrder.order_id)
+        .where(VillageOrder.village_id == village_id).group_by(VillageOrder.status)).all()
+    return dict(rows)

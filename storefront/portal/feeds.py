@@ -1,0 +1,44 @@
+"""Village portal: the village's order feed addresses, and the button that makes new ones."""
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..access import member_required
+from ..extensions import db
+from ..feeds.forms import RotateFeedTokenForm
+from ..feeds.services import rotate_feed_token
+from .routes import _village, bp
+
+FEED_FORMATS = (("atom", "feeds.orders_atom"), ("json", "feeds.orders_json"), ("csv", "feeds.orders_csv"))
+
+
+@bp.get("/umpan")
+@member_required
+def feeds():
+    """The three feed addresses (when there are any), what they are for, and how to renew them."""
+    village = _village()
+    links = ({kind: url_for(endpoint, token=village.feed_token, _external=True)
+              for kind, endpoint in FEED_FORMATS} if village.feed_token else None)
+    response = render_template("portal/feeds.html", village=village, links=links,
+                               form=RotateFeedTokenForm())
+    # The page shows a secret: no copy in any cache.
+    return response, 200, {"Cache-Control": "no-store"}
+
+
+@bp.post("/umpan/token-baru", endpoint="rotate_feed_token")
+@member_required
+def rotate_feed_token_view():
+    """Make new feed addresses for the member's own village; the old ones stop working."""
+    form = RotateFeedTokenForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired. Please try again."), "warning")
+        return redirect(url_for("portal.feeds"), code=303)
+    had_links = _village().feed_token is not None
+    rotate_feed_token(current_user.village_id)
+    db.session.commit()
+    if had_links:
+        flash(_("New feed addresses are ready. The old addresses no longer work: update every "
+                "program or spreadsheet that used them."), "success")
+    else:
+        flash(_("Your feed addresses are ready."), "success")
+    return redirect(url_for("portal.feeds"), code=303)
