@@ -8,6 +8,7 @@ import re
 import secrets
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, make_url, text
@@ -15,6 +16,8 @@ from sqlalchemy import create_engine, event, make_url, text
 from storefront import create_app
 from storefront.config import normalise_database_url
 from storefront.extensions import db
+
+from .mail_server import Mailbox, free_port
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 PG_SKIP_REASON = ("TEST_DATABASE_URL is not set, so the PostgreSQL run is skipped "
@@ -119,6 +122,20 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def smtp(app):
+    """A real SMTP server on loopback, with the app sending to it; yields its ``Mailbox``."""
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_STARTTLS=False,
+                      MAIL_USERNAME=None, MAIL_TIMEOUT=5)
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
 
 
 class QueryCounter:

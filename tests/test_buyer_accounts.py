@@ -1,15 +1,11 @@
 """Buyer accounts: sign up, sign in and out, password reset by e-mailed link, order history and
 saved addresses. Reset mail goes to a real SMTP server on loopback."""
-import email
 import hashlib
 import re
-import socket
 from datetime import datetime, timedelta, timezone
-from email import policy
 from urllib.parse import urlparse
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from storefront.accounts.models import Address, PasswordReset, User
@@ -24,48 +20,6 @@ PASSWORD = "a-long-test-password"
 NEW_PASSWORD = "a-brand-new-password-42"
 RESET_LINK = re.compile(r"http://shop\.test(/reset-sandi/[A-Za-z0-9_\-]+)")
 CSRF_VALUES = re.compile(r'name="csrf_token"[^>]*value="[^"]+"')
-
-
-# --- a real SMTP server on loopback --------------------------------------------------------------
-
-class Mailbox:
-    """An aiosmtpd handler keeping every message it is given."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    @property
-    def messages(self):
-        out = []
-        for envelope in self.envelopes:
-            message = email.message_from_bytes(envelope.content, policy=policy.default)
-            out.append({"to": sorted(a.lower() for a in envelope.rcpt_tos),
-                        "subject": str(message["Subject"]),
-                        "body": message.get_body(preferencelist=("plain",)).get_content()})
-        return out
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(app):
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_STARTTLS=False,
-                      MAIL_USERNAME=None, MAIL_TIMEOUT=5)
-    try:
-        yield mailbox
-    finally:
-        controller.stop()
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -4,16 +4,12 @@ Prices, stock and the listing rule always come from the database; an order is on
 VillageOrder (its own parcel and shipping) per village; bank transfers are confirmed by the office
 or expire (``flask orders expire``) and give their stock back once.
 """
-import email
 import html as htmllib
 import re
-import socket
 from datetime import timedelta, timezone
-from email import policy
 from urllib.parse import urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from storefront.cart.models import Cart, CartItem
@@ -143,46 +139,6 @@ def order_path(response):
 
 def shipping(kg, zone):
     return kg * RATES[zone]
-
-
-# --- a real SMTP server on loopback --------------------------------------------------------------
-
-class Mailbox:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    @property
-    def messages(self):
-        out = []
-        for envelope in self.envelopes:
-            message = email.message_from_bytes(envelope.content, policy=policy.default)
-            out.append({"to": sorted(a.lower() for a in envelope.rcpt_tos),
-                        "subject": str(message["Subject"]),
-                        "body": message.get_body(preferencelist=("plain",)).get_content()})
-        return out
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(app):
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_STARTTLS=False,
-                      MAIL_USERNAME=None, MAIL_TIMEOUT=5)
-    try:
-        yield mailbox
-    finally:
-        controller.stop()
 
 
 # --- adding to the cart --------------------------------------------------------------------------

@@ -1,21 +1,18 @@
 """The outbox: order events delivered to villages' webhooks (signed, retried, at least once,
 never lost) and e-mails, against a real HTTP receiver and a real SMTP server on loopback, and
 ``flask outbox work`` run as a real process that is killed mid-delivery."""
-import email
 import hashlib
 import hmac
 import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 from datetime import timedelta
-from email import policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
 from pathlib import Path
@@ -38,6 +35,7 @@ from storefront.outbox.signing import (SignatureError, compute_signature, new_se
 from storefront.outbox.worker import GIVE_UP_AFTER, Worker, backoff, claim_next, deliver_due
 
 from .factories import make_village
+from .mail_server import Mailbox, free_port as _free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 _seq = count(1)
@@ -190,12 +188,6 @@ def hooked_village(receiver, **fields):
     webhook = save_webhook(village.id, receiver.url)
     receiver.secret = webhook.secret
     return village
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- signing ----------------------------------------------------------------------------------------
@@ -572,41 +564,6 @@ def test_a_name_that_resolves_to_a_private_address_is_not_called(receiver):
 
 
 # --- e-mail -----------------------------------------------------------------------------------------
-
-class Mailbox:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    @property
-    def messages(self):
-        out = []
-        for envelope in list(self.envelopes):
-            message = email.message_from_bytes(envelope.content, policy=policy.default)
-            out.append({"to": sorted(a.lower() for a in envelope.rcpt_tos), "subject": str(message["Subject"]),
-                        "message_id": str(message["Message-ID"]),
-                        "body": message.get_body(preferencelist=("plain",)).get_content()})
-        return out
-
-    def to(self, address):
-        return [m for m in self.messages if address.lower() in m["to"]]
-
-
-@pytest.fixture
-def smtp(app):
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_STARTTLS=False,
-                      MAIL_USERNAME=None, MAIL_TIMEOUT=5)
-    try:
-        yield mailbox
-    finally:
-        controller.stop()
-
 
 def test_each_village_gets_one_mail_per_event_in_indonesian(app, smtp, receiver):
     hooked = hooked_village(receiver, email="hooked@desa.example.id")

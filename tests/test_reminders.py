@@ -1,13 +1,9 @@
 """``flask legality remind``: expiry reminders to villages and hidden-product notices to the
 office, delivered to a real SMTP server on loopback while the calendar moves forward."""
-import email
 import logging
-import socket
 from datetime import date, datetime, timedelta, timezone
-from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from storefront import clock
@@ -17,58 +13,9 @@ from storefront.villages.models import Village
 
 from .factories import (make_certificate, make_certified_village, make_product, make_sellable_food,
                         make_user)
+from .mail_server import free_port as _free_port
 
 START = date(2026, 3, 2)
-
-
-class Mailbox:
-    """An aiosmtpd handler keeping every message it is given."""
-
-    def __init__(self):
-        self.envelopes = []
-        self.refuse = set()  # addresses answered with "550"
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.lower() in self.refuse:
-            return "550 5.1.1 Mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    @property
-    def messages(self):
-        out = []
-        for envelope in self.envelopes:
-            message = email.message_from_bytes(envelope.content, policy=policy.default)
-            out.append({"to": sorted(a.lower() for a in envelope.rcpt_tos),
-                        "subject": str(message["Subject"]),
-                        "body": message.get_body(preferencelist=("plain",)).get_content()})
-        return out
-
-    def to(self, address):
-        return [m for m in self.messages if address.lower() in m["to"]]
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(app):
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_STARTTLS=False,
-                      MAIL_USERNAME=None, MAIL_TIMEOUT=5)
-    try:
-        yield mailbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

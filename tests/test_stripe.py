@@ -8,7 +8,6 @@ events are built and signed exactly as Stripe signs them (``Stripe-Signature: t=
 HMAC-SHA256 of ``"{t}.{payload}"``), and the app checks them with the real library's
 ``stripe.Webhook.construct_event``. Mail goes to a real SMTP server on loopback.
 """
-import email
 import hashlib
 import hmac
 import html
@@ -16,18 +15,15 @@ import json
 import random
 import re
 import secrets
-import socket
 import threading
 import time
 from datetime import timedelta, timezone
-from email import policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 import requests
-from aiosmtpd.controller import Controller
 from babel.messages.pofile import read_po
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
@@ -42,6 +38,7 @@ from storefront.payments.models import StripeEvent
 
 from .conftest import csrf_token
 from .factories import make_sellable_food, make_user, sign_in
+from .mail_server import free_port as _free_port
 
 SECRET_KEY = "sk_test_x"
 WEBHOOK_SECRET = "whsec_test"
@@ -264,44 +261,9 @@ def stripe_on(app, fake_stripe):
 
 # --- mail ---------------------------------------------------------------------------------------
 
-class Mailbox:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    @property
-    def messages(self):
-        out = []
-        for envelope in list(self.envelopes):
-            message = email.message_from_bytes(envelope.content, policy=policy.default)
-            out.append({"to": sorted(a.lower() for a in envelope.rcpt_tos), "subject": str(message["Subject"]),
-                        "body": message.get_body(preferencelist=("plain",)).get_content()})
-        return out
-
-    def payment_mails(self, number):
-        return [m for m in self.messages if m["subject"] == f"Pembayaran pesanan {number} diterima"]
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(app):
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_STARTTLS=False,
-                      MAIL_USERNAME=None, MAIL_TIMEOUT=5)
-    try:
-        yield mailbox
-    finally:
-        controller.stop()
+def payment_mails(mailbox, number):
+    """The "payment received" mails for order ``number`` in the ``smtp`` fixture's mailbox."""
+    return [m for m in mailbox.messages if m["subject"] == f"Pembayaran pesanan {number} diterima"]
 
 
 # --- the buyer's side -----------------------------------------------------------------------------
@@ -614,7 +576,7 @@ def test_completed_delivered_three_times_among_other_events_pays_once(app, clien
     assert _paid_events(order["number"]) == 1
     assert _stripe_event_rows(paid["id"]) == 1 and _stripe_event_rows() == 3
     assert _stock(order["product_id"]) == order["stock_after_order"]  # payment does not touch stock
-    [mail] = smtp.payment_mails(order["number"])
+    [mail] = payment_mails(smtp, order["number"])
     assert mail["to"] == [ADDRESS["email"]] and order["number"] in mail["body"]
     page = html.unescape(client.get(f"/pesanan/{order['number']}").get_data(as_text=True))
     assert indonesian("paid") in page
@@ -668,7 +630,7 @@ def test_completed_delivered_three_times_at_once_pays_once(app, client, stripe_o
     assert _paid_events(order["number"]) == 1
     assert _stripe_event_rows() == 1
     assert _stock(order["product_id"]) == order["stock_after_order"]
-    assert len(smtp.payment_mails(order["number"])) == 1
+    assert len(payment_mails(smtp, order["number"])) == 1
 
 
 @pytest.mark.parametrize("forgery", ["wrong secret", "tampered body", "old timestamp", "no signature"])
@@ -692,7 +654,7 @@ def test_a_badly_signed_event_changes_nothing(app, client, stripe_on, smtp, forg
     assert answer.status_code == 400
     assert _order(order["number"]).status == "awaiting_payment"
     assert _paid_events(order["number"]) == 0 and _stripe_event_rows() == 0
-    assert smtp.payment_mails(order["number"]) == []
+    assert payment_mails(smtp, order["number"]) == []
 
 
 def test_expired_releases_the_stock_once_and_stays_expired(app, client, stripe_on, smtp):
@@ -716,7 +678,7 @@ def test_expired_releases_the_stock_once_and_stays_expired(app, client, stripe_o
     assert settled.hold_reason  # money for an ended order: the office refunds or re-reserves
     assert _paid_events(order["number"]) == 0
     assert _stock(order["product_id"]) == order["stock_after_order"] + 2
-    assert smtp.payment_mails(order["number"]) == []
+    assert payment_mails(smtp, order["number"]) == []
 
 
 def test_a_failed_asynchronous_payment_cancels_and_releases(app, client, stripe_on, smtp):
@@ -732,7 +694,7 @@ def test_a_failed_asynchronous_payment_cancels_and_releases(app, client, stripe_
 
     assert _order(order["number"]).status == "cancelled"
     assert _stock(order["product_id"]) == order["stock_after_order"] + 2
-    assert smtp.payment_mails(order["number"]) == []
+    assert payment_mails(smtp, order["number"]) == []
 
 
 def test_an_asynchronous_payment_that_succeeds_pays_the_order(app, client, stripe_on, smtp):
@@ -740,7 +702,7 @@ def test_an_asynchronous_payment_that_succeeds_pays_the_order(app, client, strip
     waiting = completed(order["session"], paid=False)
     assert deliver(client, waiting).get_json()["result"] == "awaiting asynchronous payment"
     assert _order(order["number"]).status == "awaiting_payment" and _paid_events(order["number"]) == 0
-    assert smtp.payment_mails(order["number"]) == []
+    assert payment_mails(smtp, order["number"]) == []
 
     succeeded = stripe_event("checkout.session.async_payment_succeeded", order["session"],
                              status="complete", payment_status="paid")
@@ -748,7 +710,7 @@ def test_an_asynchronous_payment_that_succeeds_pays_the_order(app, client, strip
 
     assert _order(order["number"]).status == "paid" and _paid_events(order["number"]) == 1
     assert _stock(order["product_id"]) == order["stock_after_order"]
-    assert len(smtp.payment_mails(order["number"])) == 1
+    assert len(payment_mails(smtp, order["number"])) == 1
 
 
 def test_papers_lapsing_while_the_buyer_pays_hold_the_paid_order_for_the_office(app, client, stripe_on, smtp):
@@ -812,7 +774,7 @@ def test_each_event_kind_delivered_three_times_at_once_acts_once(app, client, st
     moves = db.session.scalar(select(func.count()).select_from(OrderEvent).where(
         OrderEvent.order_id == _order(order["number"]).id, OrderEvent.to_status == status))
     assert moves == 1
-    assert len(smtp.payment_mails(order["number"])) == mails
+    assert len(payment_mails(smtp, order["number"])) == mails
 
 
 def test_the_expiry_of_a_session_the_buyer_never_saw_changes_nothing(app, client, stripe_on):
