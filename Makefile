@@ -6,7 +6,7 @@ PORT   ?= 5000
 HOST   ?= 127.0.0.1
 export FLASK_APP := wsgi:app
 
-.PHONY: run test install translations messages migrate demo clean
+.PHONY: run test install translations messages migrate demo clean bench
 
 # Re-install only when the requirement files change.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -35,6 +35,11 @@ run: demo
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks against the ceiling, demo and national scale on PostgreSQL (see bench/README.md).
+bench: install
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y wrk; } || { echo "bench needs wrk: apt-get install wrk"; exit 1; }
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

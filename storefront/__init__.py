@@ -26,7 +26,7 @@ def create_app(config=None):
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import i18n, web
+    from . import i18n, security_headers, web
     from .cart import models as _cart_models  # noqa: F401  (tables known to migrations)
     from .orders import models as _order_models  # noqa: F401
     from .payments import models as _payment_models  # noqa: F401
@@ -34,6 +34,13 @@ def create_app(config=None):
 
     i18n.init_app(app)
     web.init_app(app)
+    security_headers.init_app(app)
+
+    from . import ratelimit
+    from .accounts import sessions as account_sessions
+
+    ratelimit.init_app(app)  # Flask-Limiter; Redis when REDIS_URL is set
+    account_sessions.init_app(app)  # idle and absolute session timeouts
 
     from . import health, media
     from .accounts import routes as accounts

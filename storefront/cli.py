@@ -80,6 +80,30 @@ def demo_command(force):
         click.echo(line)
 
 
+@catalog_cli.command("generate")
+@click.option("--villages", default=3000, show_default=True, type=click.IntRange(1))
+@click.option("--products", default=100000, show_default=True, type=click.IntRange(0))
+@click.option("--orders", default=1000000, show_default=True, type=click.IntRange(0),
+              help="Order lines to write (spread over orders of one to three parcels).")
+@click.option("--seed", default=7, show_default=True, help="Random seed: same seed, same data.")
+@click.option("--force", is_flag=True, help="Add generated data even where real villages exist.")
+def generate_command(villages, products, orders, seed, force):
+    """Bulk-load a synthetic catalogue (benchmarks): villages, products, papers, past orders."""
+    import time
+
+    from .catalog.generate import GenerateRefused, generate_catalog
+
+    started = time.monotonic()
+    try:
+        counts = generate_catalog(villages, products, orders, seed=seed, force=force)
+    except GenerateRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"generated {counts.villages} villages, {counts.products} products, "
+               f"{counts.certificates} certificates, {counts.orders} orders, "
+               f"{counts.village_orders} parcels, {counts.order_lines} order lines "
+               f"in {time.monotonic() - started:.1f} s")
+
+
 @user_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--name", required=True)

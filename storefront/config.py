@@ -78,6 +78,8 @@ def load_config(app, overrides=None):
     cfg["STRIPE_WEBHOOK_SECRET"] = env.get("STRIPE_WEBHOOK_SECRET") or None
     #: Only for tests and the Stripe CLI's mock servers; empty means Stripe itself.
     cfg["STRIPE_API_BASE"] = env.get("STRIPE_API_BASE") or None
+    #: Seconds to wait for Stripe per attempt (one retry); the buyer is told and may try again.
+    cfg["STRIPE_TIMEOUT"] = float(env.get("STRIPE_TIMEOUT", 10))
     #: How long an unpaid bank transfer holds its stock.
     cfg["BANK_TRANSFER_HOURS"] = int(env.get("BANK_TRANSFER_HOURS", 48))
     cfg["BANK_NAME"] = env.get("BANK_NAME", "Bank NTT")
@@ -86,6 +88,16 @@ def load_config(app, overrides=None):
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg["WTF_CSRF_TIME_LIMIT"] = None  # a form left open on a slow phone must still submit
+    # Sessions end after this long without a request (staff: office and village roles) ...
+    cfg["SESSION_IDLE_MINUTES_STAFF"] = int(env.get("SESSION_IDLE_MINUTES_STAFF", 30))
+    cfg["SESSION_IDLE_MINUTES_CUSTOMER"] = int(env.get("SESSION_IDLE_MINUTES_CUSTOMER", 120))
+    # ... and this long after sign-in whatever happens; "keep me signed in" lasts as long.
+    cfg["SESSION_ABSOLUTE_HOURS"] = int(env.get("SESSION_ABSOLUTE_HOURS", 12))
+    cfg["REMEMBER_COOKIE_HTTPONLY"] = True
+    cfg["REMEMBER_COOKIE_SAMESITE"] = "Lax"
+    # Rate limits (Flask-Limiter): Redis when REDIS_URL is set, else per-process memory.
+    cfg["REDIS_URL"] = env.get("REDIS_URL") or None
+    cfg["RATELIMIT_ENABLED"] = env.get("RATELIMIT_ENABLED", "1").lower() not in ("0", "false", "no")
     if overrides:
         cfg.update(overrides)
 

@@ -4,7 +4,7 @@ from flask_babel import format_date, format_datetime, gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 
-from .accounts.models import User
+from .accounts.sessions import load_user as load_session_user
 from .clock import to_wita
 from .contact import display_phone, whatsapp_number
 from .extensions import db, login_manager
@@ -16,7 +16,8 @@ from .money import format_idr
 
 @login_manager.user_loader
 def load_user(user_id):
-    return db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+    """``id:session_token``; a revoked or old-style id is anonymous (accounts/sessions.py)."""
+    return load_session_user(user_id)
 
 
 def _format_wita(moment, fmt="d MMM yyyy HH:mm"):
@@ -53,15 +54,8 @@ def init_app(app):
             abort(400)
 
     @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
-        )
+    def vary_on_cookie(response):
+        # The security headers are set in security_headers.py.
         if response.mimetype == "text/html":
             response.vary.add("Cookie")
         return response

@@ -91,6 +91,7 @@ def app(database_url, tmp_path):
         "MAIL_SERVER": None,
         "OFFICE_EMAIL": "",
         "SERVER_NAME": "shop.test",
+        "RATELIMIT_ENABLED": False,  # on in tests/test_sign_in_security.py, which builds its own app
     })
     app.test_client_class = FreshContextClient
     with app.app_context():

@@ -1,7 +1,18 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from .passwords import password_problem
+
+
+def strong_password(form, field):
+    """12+ characters, not common, not the shop's name nor the e-mail address on the form
+    (the services check again with the account's address)."""
+    email = form.email.data if "email" in form else None
+    problem = password_problem(field.data, email=email)
+    if problem:
+        raise ValidationError(problem)
 
 
 class SignInForm(FlaskForm):
@@ -20,8 +31,8 @@ class AcceptInvitationForm(FlaskForm):
     name = StringField(_l("Your name"), filters=[lambda v: v.strip() if v else v], validators=[
         DataRequired(_l("Enter your name.")), Length(max=120)])
     password = PasswordField(_l("Choose a password (at least 12 characters)"), validators=[
-        DataRequired(_l("Enter your password.")),
-        Length(min=12, max=256, message=_l("The password must be at least 12 characters."))])
+        DataRequired(_l("Enter your password.")), strong_password],
+        render_kw={"autocomplete": "new-password"})
     confirm = PasswordField(_l("Type the password again"), validators=[
         EqualTo("password", _l("The two passwords are not the same."))])
 
@@ -43,8 +54,7 @@ def _email_field(label=_l("E-mail")):
 def _new_password_fields():
     """A new password (12 to 256 characters) and the same typed again."""
     password = PasswordField(_l("Choose a password (at least 12 characters)"), validators=[
-        DataRequired(_l("Enter your password.")),
-        Length(min=12, max=256, message=_l("The password must be at least 12 characters."))],
+        DataRequired(_l("Enter your password.")), strong_password],
         render_kw={"autocomplete": "new-password"})
     confirm = PasswordField(_l("Type the password again"), validators=[
         DataRequired(_l("Type the password again.")),
@@ -72,6 +82,16 @@ class ForgotPasswordForm(FlaskForm):
 class ResetPasswordForm(FlaskForm):
     """A new password, chosen from an e-mailed reset link."""
 
+    password, confirm = _new_password_fields()
+
+
+class ChangePasswordForm(FlaskForm):
+    """The current password, then a new one twice."""
+
+    current = PasswordField(_l("Current password"), validators=[
+        DataRequired(_l("Enter your current password.")),
+        Length(max=256, message=_l("This password is too long."))],
+        render_kw={"autocomplete": "current-password"})
     password, confirm = _new_password_fields()
 
 

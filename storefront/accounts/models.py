@@ -1,4 +1,7 @@
 """People who sign in: buyers, village members, the office's verifiers, admins."""
+import hmac
+import secrets
+
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -31,8 +34,26 @@ class User(UserMixin, db.Model):
     #: A suspended account cannot sign in.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at = mapped_column(DateTime(timezone=True), default=now_utc)
+    #: Random; part of the id kept in the session and the remember-me cookie. Replacing it
+    #: (sign-out, password change or reset) makes every earlier cookie of this user worthless.
+    session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
 
     village = relationship("Village", lazy="raise")
+
+    def get_id(self):
+        """The id Flask-Login stores in the session and the remember-me cookie: ``id:token``."""
+        if not self.session_token:
+            self.session_token = secrets.token_hex(16)
+        return f"{self.id}:{self.session_token}"
+
+    def session_token_matches(self, token):
+        """Whether ``token`` (from a cookie) is this user's current session token."""
+        return bool(self.session_token) and hmac.compare_digest(
+            self.session_token.encode(), (token or "").encode())
+
+    def rotate_session_token(self):
+        """End every session and remember-me cookie of this user, on every device."""
+        self.session_token = secrets.token_hex(16)
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password)

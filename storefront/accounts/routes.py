@@ -4,7 +4,7 @@ import smtplib
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    url_for)
 from flask_babel import gettext as _, lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
@@ -14,26 +14,35 @@ from ..contact import ContactError
 from ..urls import safe_next
 from ..extensions import db
 from ..mail import send_mail
+from ..ratelimit import configured, failed_form, limiter, posted_email_key
 from ..orders.models import Order
 from ..villages.models import Village
-from .forms import (AcceptInvitationForm, ConfirmForm, ForgotPasswordForm, ResetPasswordForm,
-                    SignInForm, SignUpForm)
+from .forms import (AcceptInvitationForm, ChangePasswordForm, ConfirmForm, ForgotPasswordForm,
+                    ResetPasswordForm, SignInForm, SignUpForm)
 from .models import Address
-from .services import (AccountError, AddressNotFound, accept_invitation as accept, add_address,
-                       authenticate, create_user, delete_address as remove_address,
-                       find_invitation, find_password_reset, request_password_reset,
+from .services import (AccountError, AddressNotFound, WeakPassword, WrongPassword,
+                       accept_invitation as accept, add_address, authenticate,
+                       change_password as apply_password_change, create_user,
+                       delete_address as remove_address, end_all_sessions, find_invitation,
+                       find_password_reset, request_password_reset,
                        reset_password as apply_password_reset)
+from .sessions import sign_out_here, start_session
 
 bp = Blueprint("accounts", __name__)
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
+@limiter.limit(configured("RATELIMIT_SIGN_IN_IP"), methods=["POST"])
+@limiter.limit(configured("RATELIMIT_SIGN_IN_ACCOUNT"), methods=["POST"], key_func=posted_email_key,
+               deduct_when=failed_form, scope="sign-in-account")
 def sign_in():
+    """Sign in with e-mail and password, in a brand-new session. Limited per address and, for
+    failures, per account (see ratelimit.py)."""
     form = SignInForm()
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
+            start_session(user, remember=form.remember.data)
             flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(safe_next(request.args.get("next"), url_for("catalog.home")), code=303)
         form.password.errors.append(_("E-mail or password is wrong."))
@@ -45,7 +54,10 @@ def sign_in():
 @bp.post("/keluar")
 @login_required
 def sign_out():
-    logout_user()
+    """End this session and every other of the account: old cookies stop working."""
+    end_all_sessions(current_user._get_current_object())
+    db.session.commit()
+    sign_out_here()
     flash(_("You have signed out."), "success")
     return redirect(url_for("catalog.home"), code=303)
 
@@ -66,7 +78,7 @@ def accept_invitation(token):
             form.password.errors.append(str(exc))
         else:
             db.session.commit()
-            login_user(user)
+            start_session(user)
             flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(url_for("portal.home"), code=303)
     status = 422 if form.is_submitted() else 200
@@ -78,6 +90,7 @@ def accept_invitation(token):
 # --- sign up -------------------------------------------------------------------------------------
 
 @bp.route("/daftar", methods=["GET", "POST"])
+@limiter.limit(configured("RATELIMIT_SIGN_UP_IP"), methods=["POST"])
 def sign_up():
     """A buyer opens an account (optional: guests can buy without one) and is signed in."""
     if current_user.is_authenticated:
@@ -87,6 +100,9 @@ def sign_up():
         try:
             user = create_user(email=form.email.data, name=form.name.data,
                                password=form.password.data, role="customer")
+        except WeakPassword as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
         except AccountError as exc:
             db.session.rollback()
             form.email.errors.append(str(exc))
@@ -99,7 +115,7 @@ def sign_up():
                                        email=form.email.data.lower()))
         else:
             db.session.commit()
-            login_user(user)
+            start_session(user)
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.name), "success")
             return redirect(safe_next(request.args.get("next"), url_for("accounts.account")),
                             code=303)
@@ -140,6 +156,9 @@ def _send_reset_link(user, token, minutes):
 
 
 @bp.route("/lupa-sandi", methods=["GET", "POST"])
+@limiter.limit(configured("RATELIMIT_RESET_IP"), methods=["POST"])
+@limiter.limit(configured("RATELIMIT_RESET_EMAIL"), methods=["POST"], key_func=posted_email_key,
+               scope="reset-email")
 def forgot_password():
     """Ask for a reset link. The answer is the same whether or not the account exists."""
     form = ForgotPasswordForm()
@@ -168,10 +187,15 @@ def reset_password(token):
     if form.validate_on_submit():
         try:
             apply_password_reset(token, form.password.data)
+        except WeakPassword as exc:  # e.g. it holds the account's e-mail address
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+            return _no_referrer(render_template("accounts/reset_password.html", form=form), 422)
         except AccountError as exc:  # spent by a parallel request a moment ago
             db.session.rollback()
             return _no_referrer(render_template("accounts/reset_closed.html", message=str(exc)), 410)
         db.session.commit()
+        sign_out_here()  # a session open in this browser was ended with all the others
         flash(_("Your password has been changed. Sign in with the new one."), "success")
         return redirect(url_for("accounts.sign_in"), code=303)
     status = 422 if form.is_submitted() else 200
@@ -206,6 +230,40 @@ def _order_url(number):
 def account():
     """The signed-in person's account: who they are, links to orders and addresses."""
     return render_template("accounts/account.html", user=current_user)
+
+
+def _current_user_key():
+    return f"user:{current_user.get_id().partition(':')[0]}" if current_user.is_authenticated else ""
+
+
+@bp.route("/akun/sandi", methods=["GET", "POST"])
+@login_required
+@limiter.limit(configured("RATELIMIT_PASSWORD_CHANGE_USER"), methods=["POST"],
+               key_func=_current_user_key, deduct_when=failed_form, scope="password-change")
+def change_password():
+    """Change the password (the current one is asked for); every other session then ends and
+    this one goes on in a fresh session."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            apply_password_change(user, current_password=form.current.data,
+                                  new_password=form.password.data)
+        except WrongPassword as exc:
+            db.session.rollback()
+            form.current.errors.append(str(exc))
+        except AccountError as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+            start_session(user, remember=remember in request.cookies)
+            flash(_("Your password has been changed. You have been signed out everywhere else."),
+                  "success")
+            return redirect(url_for("accounts.account"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("accounts/change_password.html", form=form), status
 
 
 @bp.get("/akun/pesanan")

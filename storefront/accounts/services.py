@@ -10,10 +10,27 @@ from ..clock import as_utc, now_utc
 from ..contact import ContactError, normalise_email, normalise_phone
 from ..extensions import db
 from .models import ROLES, Address, Invitation, PasswordReset, User
+from .passwords import password_problem
+from .sessions import end_all_sessions
 
 
 class AccountError(ValueError):
     """An account cannot be created or used as asked."""
+
+
+class WeakPassword(AccountError):
+    """The new password is too short, too common or too easy to guess for this account."""
+
+
+def check_new_password(password, *, email):
+    """Raise ``WeakPassword`` with the reason when ``password`` may not be chosen."""
+    problem = password_problem(password, email=email)
+    if problem:
+        raise WeakPassword(problem)
+
+
+class WrongPassword(AccountError):
+    """The current password typed to confirm a change is not the account's."""
 
 
 class AddressNotFound(LookupError):
@@ -36,9 +53,8 @@ def create_user(*, email, name, password, role="customer", village_id=None):
         raise AccountError(_("Unknown role %(role)s.", role=role))
     if (role == "village_member") != (village_id is not None):
         raise AccountError(_("A village member belongs to exactly one village; other roles to none."))
-    if len(password or "") < 12:
-        raise AccountError(_("The password must be at least 12 characters."))
     email = normalise_email(email).lower()
+    check_new_password(password, email=email)
     if db.session.scalar(select(func.count()).where(func.lower(User.email) == email)):
         raise AccountError(_("An account for %(email)s exists already.", email=email))
     user = User(email=email, name=name, role=role, village_id=village_id)
@@ -153,8 +169,8 @@ def reset_password(token, password):
     conditional UPDATE, so two requests racing with one link cannot both succeed.
     """
     reset = find_password_reset(token)
-    if len(password or "") < 12:
-        raise AccountError(_("The password must be at least 12 characters."))
+    user = db.session.get(User, reset.user_id)
+    check_new_password(password, email=user.email)
     now = now_utc()
     spent = db.session.execute(
         update(PasswordReset)
@@ -166,8 +182,25 @@ def reset_password(token, password):
         update(PasswordReset)
         .where(PasswordReset.user_id == reset.user_id, PasswordReset.used_at.is_(None))
         .values(used_at=now).execution_options(synchronize_session=False))
-    user = db.session.get(User, reset.user_id)
     user.set_password(password)
+    end_all_sessions(user)  # whoever knew the old password is signed out everywhere
+    db.session.flush()
+    return user
+
+
+def change_password(user, *, current_password, new_password):
+    """A signed-in person changes their password; every other session of theirs ends.
+
+    Raises ``WrongPassword`` when ``current_password`` is wrong, ``WeakPassword`` when the new one
+    may not be chosen; nothing changes then.
+    """
+    if not user.check_password(current_password or ""):
+        raise WrongPassword(_("Your current password is not correct."))
+    check_new_password(new_password, email=user.email)
+    if user.check_password(new_password):
+        raise WeakPassword(_("Choose a password different from the current one."))
+    user.set_password(new_password)
+    end_all_sessions(user)
     db.session.flush()
     return user
 

@@ -8,6 +8,8 @@ import io
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context, url_for
 
 from ..catalog import browse
+from ..catalog.caching import cached_count
+from ..catalog.paging import SortKey, count_rows, keyset_paginate
 from ..catalog.models import Product
 from ..clock import today_wita
 from ..extensions import db
@@ -57,7 +59,11 @@ def _item(product, papers):
 def _statement(today):
     f = browse.parse_filters(request.args, browse.all_categories())
     # Partners page through a stable order (by id) whatever sort a person would pick.
-    return browse.catalog_statement(f, today).order_by(None).order_by(Product.id), f
+    return browse.catalog_statement(f, today).order_by(None), f
+
+
+#: Partners page by id; ``after`` (the cursor in ``next``) skips straight to the next rows.
+BY_ID = SortKey(Product.id, Product.id, False, int)
 
 
 @bp.get("/products")
@@ -70,17 +76,19 @@ def products():
     per_page = request.args.get("per_page", "")
     per_page = int(per_page) if per_page.isdigit() and 0 < int(per_page) < 10**6 else 50
     per_page = min(per_page, current_app.config["API_PAGE_SIZE_MAX"])
-    page = browse.paginate(stmt, f.page, per_page)
+    total = cached_count(("api", repr(sorted(request.args.items(multi=True)))), lambda: count_rows(stmt))
+    page = keyset_paginate(stmt, BY_ID, request.args, per_page, total=total,
+                           row_key=lambda p: (p.id, p.id))
     papers = papers_by_product(page.items, today)
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = {k: v for k, v in request.args.items() if k not in ("page", "after", "before")}
     return jsonify({
         "items": [_item(p, papers[p.id]) for p in page.items],
         "page": page.page,
         "per_page": page.per_page,
         "total": page.total,
         "pages": page.pages,
-        "next": url_for("api.products", page=page.next_num, _external=True, **args) if page.has_next else None,
-        "prev": url_for("api.products", page=page.prev_num, _external=True, **args) if page.has_prev else None,
+        "next": url_for("api.products", page=page.next_num, _external=True, **args, **page.next_args) if page.has_next else None,
+        "prev": url_for("api.products", page=page.prev_num, _external=True, **args, **page.prev_args) if page.has_prev else None,
         "as_of": today.isoformat(),
     })
 
@@ -97,11 +105,13 @@ def products_csv():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
-        offset = 0
+        last = 0
         while True:
-            chunk = db.session.scalars(stmt.offset(offset).limit(CSV_CHUNK)).unique().all()
+            chunk = db.session.scalars(
+                stmt.where(Product.id > last).order_by(Product.id).limit(CSV_CHUNK)).unique().all()
             if not chunk:
                 break
+            last = chunk[-1].id
             papers = papers_by_product(chunk, today)
             for product in chunk:
                 item = _item(product, papers[product.id])
@@ -112,7 +122,6 @@ def products_csv():
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
-            offset += CSV_CHUNK
         yield buffer.getvalue()
 
     return Response(

@@ -3,7 +3,8 @@
 Filters come from the query string; anything unknown or malformed is dropped with a
 message rather than answered with an error, so an old or hand-edited link still works.
 """
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
@@ -13,7 +14,9 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..villages.models import Village
 from ..villages.regions import REGENCIES
+from .caching import cached_count
 from .models import Category, Product
+from .paging import SortKey, count_rows, keyset_paginate
 from .sellable import sellable_product_ids, sellable_products
 
 SORTS = {
@@ -22,6 +25,15 @@ SORTS = {
     "price_desc": (Product.price_idr.desc(), Product.id.desc()),
     "name": (Product.name.asc(), Product.id.asc()),
 }
+#: The same orders as keysets for ``paging``: (column, attribute, descending, cursor parser).
+KEYS = {
+    "newest": SortKey(Product.created_at, Product.id, True, datetime.fromisoformat),
+    "price_asc": SortKey(Product.price_idr, Product.id, False, int),
+    "price_desc": SortKey(Product.price_idr, Product.id, True, int),
+    "name": SortKey(Product.name, Product.id, False, str),
+}
+_KEY_ATTRIBUTES = {"newest": "created_at", "price_asc": "price_idr", "price_desc": "price_idr",
+                   "name": "name"}
 _SORT_ALIASES = {"price": "price_asc", "-price": "price_desc", "new": "newest", "terbaru": "newest",
                  "termurah": "price_asc", "termahal": "price_desc"}
 _HALAL_VALUES = {
@@ -139,6 +151,17 @@ def catalog_statement(f, on=None):
     return stmt.order_by(*SORTS[f.sort])
 
 
+def paginate_catalog(f, per_page, args, on=None):
+    """One page of the catalogue for filters ``f``: keyset links, offset for plain ``?page=N``,
+    the total counted once per catalogue version."""
+    stmt = catalog_statement(f, on).order_by(None)
+    signature = repr(astuple(f)[:5] + (f.q, str(on)))
+    total = cached_count(("catalogue", signature), lambda: count_rows(stmt))
+    attribute = _KEY_ATTRIBUTES[f.sort]
+    return keyset_paginate(stmt, KEYS[f.sort], args, per_page, total=total,
+                           row_key=lambda p: (getattr(p, attribute), p.id))
+
+
 class RowPagination(SelectPagination):
     """Pagination whose items are whole rows, e.g. ``(village, product_count)``."""
 
@@ -160,33 +183,41 @@ def all_categories():
     return db.session.scalars(select(Category).order_by(Category.position, Category.code)).all()
 
 
-def active_villages():
-    return db.session.scalars(
-        select(Village).where(Village.active).order_by(Village.name)).all()
+#: Above this many villages the catalogue's village filter lists one regency's villages only.
+VILLAGE_CHOICES_MAX = 100
+
+
+def active_villages(regency=None):
+    """Villages for the filter's list: all of them in a small shop, else those of ``regency``."""
+    stmt = select(Village).where(Village.active).order_by(Village.name)
+    if regency:
+        stmt = stmt.where(Village.regency_code == regency)
+    villages = db.session.scalars(stmt.limit(VILLAGE_CHOICES_MAX + 1)).all()
+    return villages if len(villages) <= VILLAGE_CHOICES_MAX else []
 
 
 def villages_with_counts(regency=None, on=None, search=None):
     """Active villages with how many sellable products each has, as (village, count) rows."""
-    counts = (
-        select(Product.village_id, func.count().label("n"))
-        .where(Product.id.in_(sellable_product_ids(on)))
-        .group_by(Product.village_id)
-        .subquery()
-    )
-    stmt = (
-        select(Village, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.village_id == Village.id)
-        .where(Village.active)
-        .order_by(func.coalesce(counts.c.n, 0).desc(), Village.name)
-    )
+    conditions = [Village.active]
     if regency:
-        stmt = stmt.where(Village.regency_code == regency)
+        conditions.append(Village.regency_code == regency)
     if search:
         terms = search.split()[:MAX_TERMS]
-        stmt = stmt.where(and_(*(
+        conditions += [
             or_(Village.name.ilike(_like(t), escape="\\"),
                 Village.group_name.ilike(_like(t), escape="\\"),
                 Village.district.ilike(_like(t), escape="\\"),
                 Village.story.ilike(_like(t), escape="\\"))
-            for t in terms)))
-    return stmt
+            for t in terms]
+    counts = select(Product.village_id, func.count().label("n")).where(
+        Product.id.in_(sellable_product_ids(on)))
+    if len(conditions) > 1:
+        # Count only the products of the villages shown, not of the whole shop.
+        counts = counts.where(Product.village_id.in_(select(Village.id).where(*conditions)))
+    counts = counts.group_by(Product.village_id).subquery()
+    return (
+        select(Village, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.village_id == Village.id)
+        .where(*conditions)
+        .order_by(func.coalesce(counts.c.n, 0).desc(), Village.name)
+    )

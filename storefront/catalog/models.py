@@ -1,6 +1,6 @@
 """Categories, products and their photos."""
 import secrets
-from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String,
+from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -43,6 +43,10 @@ class Product(db.Model):
         CheckConstraint("price_idr >= 0", name="price_idr_not_negative"),
         CheckConstraint("stock >= 0", name="stock_not_negative"),
         CheckConstraint("weight_grams > 0", name="weight_grams_positive"),
+        # Keyset pagination walks the catalogue by each sort order and id (catalog/paging.py).
+        Index("ix_products_created_at_id", "created_at", "id"),
+        Index("ix_products_price_idr_id", "price_idr", "id"),
+        Index("ix_products_name_id", "name", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -66,7 +70,8 @@ class Product(db.Model):
     verification_code: Mapped[str] = mapped_column(
         String(12), unique=True, default=new_verification_code)
     created_at = mapped_column(DateTime(timezone=True), default=now_utc, index=True)
-    updated_at = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
+    #: Indexed: its maximum is part of the catalogue version (catalog/caching.py).
+    updated_at = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc, index=True)
 
     village = relationship("Village", back_populates="products", lazy="raise")
     category = relationship("Category", lazy="raise")

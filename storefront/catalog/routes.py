@@ -7,6 +7,7 @@ from ..extensions import db
 from ..legality.papers import issuer, papers_by_product
 from ..villages.regions import REGENCIES
 from . import browse
+from .caching import cached_page
 from .models import Product
 from .sellable import sellable_products
 
@@ -14,6 +15,7 @@ bp = Blueprint("catalog", __name__)
 
 
 @bp.get("/")
+@cached_page
 def home():
     """What the programme is, featured villages and the newest products."""
     today = today_wita()
@@ -26,18 +28,20 @@ def home():
 
 
 @bp.get("/produk")
+@cached_page
 def product_list():
     """The catalogue: filter by category, regency, village and halal; sort; paginate."""
     categories = browse.all_categories()
     f = browse.parse_filters(request.args, categories)
-    page = browse.paginate(browse.catalog_statement(f), f.page, current_app.config["CATALOG_PAGE_SIZE"])
+    page = browse.paginate_catalog(f, current_app.config["CATALOG_PAGE_SIZE"], request.args)
     return render_template(
         "catalog/list.html", page=page, filters=f, categories=categories,
-        villages=browse.active_villages(), regencies=REGENCIES, sorts=browse.SORTS,
+        villages=browse.active_villages(f.regency), regencies=REGENCIES, sorts=browse.SORTS,
     )
 
 
 @bp.get("/produk/<slug>")
+@cached_page
 def product_detail(slug):
     """A sellable product with the papers that make it so; anything else is a 404."""
     today = today_wita()
@@ -59,12 +63,13 @@ def product_detail(slug):
 
 
 @bp.get("/cari")
+@cached_page
 def search():
     """Search products (and their villages and categories) by words."""
     categories = browse.all_categories()
     f = browse.parse_filters(request.args, categories)
     page = villages = None
     if f.q:
-        page = browse.paginate(browse.catalog_statement(f), f.page, current_app.config["CATALOG_PAGE_SIZE"])
+        page = browse.paginate_catalog(f, current_app.config["CATALOG_PAGE_SIZE"], request.args)
         villages = db.session.execute(browse.villages_with_counts(search=f.q).limit(6)).all()
     return render_template("catalog/search.html", filters=f, page=page, villages=villages)

@@ -39,7 +39,7 @@ def _client():
     cfg = current_app.config
     return stripe.StripeClient(cfg["STRIPE_SECRET_KEY"], base_addresses=(
         {"api": cfg["STRIPE_API_BASE"]} if cfg.get("STRIPE_API_BASE") else {}),
-        max_network_retries=1)
+        max_network_retries=1, http_client=stripe.RequestsClient(timeout=cfg.get("STRIPE_TIMEOUT", 10)))
 
 
 class SessionClosed(PaymentGatewayError):

@@ -4,6 +4,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..catalog import browse
+from ..catalog.caching import cached_page
+from ..catalog.paging import keyset_paginate
 from ..catalog.models import Product
 from ..catalog.sellable import sellable_products
 from ..clock import today_wita
@@ -16,6 +18,7 @@ bp = Blueprint("villages", __name__)
 
 
 @bp.get("/desa")
+@cached_page
 def village_list():
     """Active villages, those with most products on sale first; filter by regency."""
     regency = request.args.get("kabupaten") or request.args.get("regency")
@@ -27,6 +30,7 @@ def village_list():
 
 
 @bp.get("/desa/<slug>")
+@cached_page
 def village_detail(slug):
     """A village's profile and its sellable products; a suspended village is a 404."""
     village = db.session.scalars(
@@ -34,10 +38,11 @@ def village_detail(slug):
     if village is None:
         abort(404)
     today = today_wita()
-    products = db.paginate(
+    products = keyset_paginate(
         sellable_products(today).where(Product.village_id == village.id)
-        .options(selectinload(Product.photos)).order_by(*browse.SORTS["newest"]),
-        page=browse.page_number(request.args), per_page=current_app.config["CATALOG_PAGE_SIZE"], error_out=False)
+        .options(selectinload(Product.photos)),
+        browse.KEYS["newest"], request.args, current_app.config["CATALOG_PAGE_SIZE"],
+        row_key=lambda p: (p.created_at, p.id))
     papers = village_wide_papers(village.id, today)
     issuers = {paper.id: issuer(paper, village.regency_name) for paper in papers}
     return render_template("villages/detail.html", village=village, products=products,

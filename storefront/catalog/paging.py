@@ -1,0 +1,111 @@
+"""Keyset pagination: the next page starts after the last row shown, not after N skipped rows.
+
+``?page=N`` links keep working (they are answered with an offset, as before); the pager's own
+links carry a cursor (``after`` or ``before``: the sort value and id of the edge row) as well
+as the page number, so walking a long catalogue costs the same on page 400 as on page 2.
+"""
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, tuple_
+
+from ..extensions import db
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """A sort as a keyset: one column then the id, both in the same direction."""
+
+    column: object
+    id_column: object
+    descending: bool
+    parse: object  # text of the cursor -> column value
+
+    def order_by(self, reverse=False):
+        desc = self.descending != reverse
+        return (self.column.desc(), self.id_column.desc()) if desc else (self.column.asc(), self.id_column.asc())
+
+    def beyond(self, value, row_id, reverse=False):
+        """Rows after (or, reversed, before) the cursor in this order."""
+        desc = self.descending != reverse
+        left, right = tuple_(self.column, self.id_column), tuple_(value, row_id)
+        return left < right if desc else left > right
+
+
+def encode_cursor(value, row_id):
+    value = value.isoformat() if isinstance(value, datetime) else value
+    return f"{value}~{row_id}"
+
+
+def decode_cursor(text, key):
+    """``(value, id)`` or None for a cursor that does not parse (then the page number is used)."""
+    if not text or "~" not in text or len(text) > 300:
+        return None
+    value, _, row_id = text.rpartition("~")
+    if not row_id.isdigit():
+        return None
+    try:
+        return key.parse(value), int(row_id)
+    except (ValueError, TypeError):
+        return None
+
+
+class KeysetPage:
+    """What the pager macro reads (``page``, ``pages``, ``total``, ``has_next`` ...) plus the
+    cursors of its links (``next_args``, ``prev_args``)."""
+
+    def __init__(self, items, page, per_page, total, next_args, prev_args):
+        self.items = items
+        self.page = page
+        self.per_page = per_page
+        self.total = total
+        self.pages = max(1, math.ceil(total / per_page)) if total else 0
+        self.has_prev = page > 1
+        self.has_next = page < self.pages and len(items) == per_page
+        self.prev_num = page - 1 if self.has_prev else None
+        self.next_num = page + 1 if self.has_next else None
+        self.next_args = next_args if self.has_next else {}
+        self.prev_args = prev_args if self.has_prev and page > 2 else {}
+
+    def __iter__(self):
+        return iter(self.items)
+
+
+def keyset_paginate(stmt, key, args, per_page, row_key=None, total=None, unique=True):
+    """One page of ``stmt`` (already filtered, not ordered) by keyset ``key``.
+
+    ``args`` is the query string: ``page`` (number shown), ``after``/``before`` (cursors).
+    ``row_key(item)`` gives ``(sort value, id)`` of an item. ``total`` may be given (e.g. from a
+    cache); otherwise it is counted.
+    """
+    from .browse import page_number
+
+    page = page_number(args)
+    after = decode_cursor(args.get("after"), key)
+    before = decode_cursor(args.get("before"), key) if after is None else None
+    if total is None:
+        total = count_rows(stmt)
+    if after is not None:
+        query = stmt.where(key.beyond(*after)).order_by(*key.order_by()).limit(per_page)
+        items = _fetch(query, unique)
+    elif before is not None:
+        query = stmt.where(key.beyond(*before, reverse=True)).order_by(*key.order_by(reverse=True)).limit(per_page)
+        items = list(reversed(_fetch(query, unique)))
+    else:
+        query = stmt.order_by(*key.order_by()).limit(per_page).offset((page - 1) * per_page)
+        items = _fetch(query, unique)
+    next_args = prev_args = {}
+    if items:
+        next_args = {"after": encode_cursor(*row_key(items[-1]))}
+        prev_args = {"before": encode_cursor(*row_key(items[0]))}
+    return KeysetPage(items, page, per_page, total, next_args, prev_args)
+
+
+def _fetch(query, unique):
+    result = db.session.scalars(query)
+    return list(result.unique().all() if unique else result.all())
+
+
+def count_rows(stmt):
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
