@@ -33,8 +33,10 @@ run: demo
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
+# Two processes (one per core), a test file each at a time: each has its own databases.
+PYTEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Benchmarks against the ceiling, demo and national scale on PostgreSQL (see bench/README.md).
 bench: install

@@ -107,7 +107,7 @@ def test_the_change_password_page_wants_the_current_password(app):
         "csrf_token": csrf_token(page), "current": "not-the-password-at-all",
         "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert response.status_code == 422
-    assert "current password is not correct" in response.get_data(as_text=True)
+    assert "Kata sandi Anda yang sekarang tidak benar." in response.get_data(as_text=True)
     db.session.expire_all()
     fresh = db.session.get(User, user.id)
     assert fresh.check_password(PASSWORD) and fresh.session_token == token_before
@@ -226,7 +226,7 @@ def test_an_idle_session_ends(app, frozen, role, idle_minutes):
     assert is_signed_in(client), "the idle clock restarts at every request"
     frozen.advance(minutes=idle_minutes + 1)
     assert not is_signed_in(client)
-    assert f"signed out after {idle_minutes} minutes without activity" in _flashes(client)
+    assert f"Anda dikeluarkan setelah {idle_minutes} menit tanpa aktivitas." in _flashes(client)
     assert not is_signed_in(replay(app, session=stolen))
 
 
@@ -247,7 +247,7 @@ def test_a_busy_session_still_ends_after_the_absolute_limit(app, frozen):
         assert is_signed_in(client)
     frozen.advance(minutes=21)
     assert not is_signed_in(client)
-    assert "signed out 12 hours after signing in" in _flashes(client)
+    assert "Anda dikeluarkan 12 jam setelah masuk." in _flashes(client)
     # Signing in again starts a new 12 hours.
     sign_in(client, user)
     assert is_signed_in(client)
