@@ -64,4 +64,4 @@ def init_app(app):
                     "wait a few minutes and try again.")
         if request.path.startswith("/api/"):
             return {"error": title, "message": message}, 429
-        return render_template("errors/too_many.html", title=title, message=message), 429
+        return render_template("errors/error.html", title=title, message=message), 429

@@ -40,6 +40,11 @@ class User(UserMixin, db.Model):
 
     village = relationship("Village", lazy="raise")
 
+    @property
+    def audit_name(self):
+        """How this person is named in audit rows: name and e-mail, as the office reads them."""
+        return f"{self.name} ({self.email})"[:160]
+
     def get_id(self):
         """The id Flask-Login stores in the session and the remember-me cookie: ``id:token``."""
         if not self.session_token:

@@ -323,7 +323,7 @@ def release_order(order_id):
         abort(404)
     if not ConfirmForm().validate_on_submit():
         flash(_("The form has expired"), "warning")
-    elif release_hold(order.id, f"{current_user.name} ({current_user.email})"):
+    elif release_hold(order.id, current_user.audit_name):
         db.session.commit()
         flash(_("Order %(number)s is released to its villages.", number=order.number), "success")
     else:
@@ -343,7 +343,7 @@ def change_parcel_status(village_order_id):
     change = Change(to_status=form.to_status.data, reason=form.reason.data or "")
     try:
         change_parcel(village_order_id, change, side=OFFICE, refund=refund_parcel,
-                      actor_name=f"{current_user.name} ({current_user.email})")
+                      actor_name=current_user.audit_name)
     except LookupError:
         abort(404)
     except OrderError as exc:
@@ -361,7 +361,7 @@ def refund_done(village_order_id):
     """The office returned a parcel's money by hand (bank transfer, or a failed card refund)."""
     if not ConfirmForm().validate_on_submit():
         flash(_("The form has expired"), "warning")
-    elif mark_refunded(village_order_id, f"{current_user.name} ({current_user.email})"):
+    elif mark_refunded(village_order_id, current_user.audit_name):
         db.session.commit()
         flash(_("The refund is recorded."), "success")
     else:
@@ -380,7 +380,7 @@ def mark_order_paid(order_id):
         flash(_("The form has expired"), "warning")
     elif order.payment_method != "bank_transfer":
         flash(_("Only bank transfers are confirmed here."), "warning")
-    elif mark_paid(order.id, f"{current_user.name} ({current_user.email})", "bank transfer received"):
+    elif mark_paid(order.id, current_user.audit_name, "bank transfer received"):
         db.session.commit()
         flash(_("Order %(number)s is marked paid.", number=order.number), "success")
     else:

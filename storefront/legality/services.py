@@ -65,14 +65,10 @@ def number_looks_right(certificate):
         return False
 
 
-def _actor_name(user):
-    return f"{user.name} ({user.email})"[:160]
-
-
 def _record(certificate, from_status, to_status, actor, reason):
     db.session.add(CertificateEvent(
         certificate_id=certificate.id, from_status=from_status, to_status=to_status,
-        actor_id=actor.id if actor else None, actor_name=_actor_name(actor) if actor else "system",
+        actor_id=actor.id if actor else None, actor_name=actor.audit_name if actor else "system",
         reason=reason or ""))
 
 

@@ -89,7 +89,7 @@ def change_order(village_order_id):
                     courier=form.courier.data or "", tracking_number=form.tracking_number.data or "")
     try:
         change_parcel(parcel.id, change, side=VILLAGE, village_id=current_user.village_id,
-                      actor_name=f"{current_user.name} ({current_user.email})", refund=refund_parcel)
+                      actor_name=current_user.audit_name, refund=refund_parcel)
     except OrderError as exc:
         db.session.rollback()
         form.form_errors.append(str(exc))
