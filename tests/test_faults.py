@@ -11,7 +11,6 @@ import secrets
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -31,10 +30,9 @@ from storefront.orders.models import Order, OrderLine, VillageOrder
 from storefront.orders.services import expire_unpaid_orders
 
 from .factories import make_certified_village, make_sellable_food
+from .gunicorn_server import gunicorn
 from .mail_server import free_port
 from .test_stripe import SECRET_KEY, WEBHOOK_SECRET, _hidden, _number, _order, _stock, indonesian, place
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 # --- the database goes away, then comes back ------------------------------------------------------
@@ -191,33 +189,12 @@ def _children(pid):
 
 @pytest.fixture
 def gunicorn_shop(app, database_url, tmp_path):
-    port = free_port()
-    env = dict(os.environ, DATABASE_URL=database_url, MEDIA_ROOT=str(tmp_path / "media"),
+    env = dict(DATABASE_URL=database_url, MEDIA_ROOT=str(tmp_path / "media"),
                SCAN_ROOT=str(tmp_path / "scans"), SECRET_KEY=secrets.token_hex(32),
-               STOREFRONT_ENV="development", PORT=str(port), WEB_CONCURRENCY="1", GUNICORN_THREADS="1",
+               STOREFRONT_ENV="development", WEB_CONCURRENCY="1", GUNICORN_THREADS="1",
                RATELIMIT_ENABLED="0")
-    env.pop("MAIL_SERVER", None)
-    log = open(tmp_path / "gunicorn.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=ROOT, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.1)
-    else:
-        server.kill()
-        pytest.fail("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text()[-2000:])
-    server.url = url
-    yield server
-    server.terminate()
-    try:
-        server.wait(20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+    with gunicorn(env, free_port(), tmp_path / "gunicorn.log") as server:
+        yield server
 
 
 def _csrf(page):

@@ -185,9 +185,7 @@ def new_village():
 
 
 def _village(village_id):
-    village = db.session.get(Village, village_id)
-    if village is None:
-        abort(404)
+    village = db.get_or_404(Village, village_id)
     return village
 
 
@@ -275,9 +273,7 @@ def users():
 @bp.post("/pengguna/<int:user_id>/peran")
 @admin_required
 def change_role(user_id):
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
+    user = db.get_or_404(User, user_id)
     form = RoleForm()
     if form.validate_on_submit():
         try:
@@ -318,9 +314,7 @@ def orders():
 @office_required
 def release_order(order_id):
     """The office checked a held order's papers: the villages may ship it."""
-    order = db.session.get(Order, order_id)
-    if order is None:
-        abort(404)
+    order = db.get_or_404(Order, order_id)
     if not ConfirmForm().validate_on_submit():
         flash(_("The form has expired"), "warning")
     elif release_hold(order.id, current_user.audit_name):
@@ -373,9 +367,7 @@ def refund_done(village_order_id):
 @office_required
 def mark_order_paid(order_id):
     """The office saw the bank transfer arrive."""
-    order = db.session.get(Order, order_id)
-    if order is None:
-        abort(404)
+    order = db.get_or_404(Order, order_id)
     if not ConfirmForm().validate_on_submit():
         flash(_("The form has expired"), "warning")
     elif order.payment_method != "bank_transfer":

@@ -8,19 +8,17 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
+from ..gunicorn_server import ROOT, gunicorn
+from ..mail_server import free_port
 from .language import assert_speaks
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "tests" / "screenshots"
 DEMO_PASSWORD = "desa-demo-ntt"
 #: Demo accounts (storefront/demo): the office's admin and verifier, and two village members.
@@ -48,42 +46,20 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def shop(tmp_path_factory):
     """The shop under gunicorn on a free port, on a fresh SQLite database with the demo catalogue."""
     home = tmp_path_factory.mktemp("shop")
-    port = _free_port()
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{home / 'shop.db'}", MEDIA_ROOT=str(home / "media"),
+    port = free_port()
+    env = dict(DATABASE_URL=f"sqlite:///{home / 'shop.db'}", MEDIA_ROOT=str(home / "media"),
                SCAN_ROOT=str(home / "scans"), SECRET_KEY=secrets.token_hex(32), FLASK_APP="wsgi:app",
-               STOREFRONT_ENV="development", PORT=str(port), WEB_CONCURRENCY="2", GUNICORN_THREADS="4",
+               STOREFRONT_ENV="development", WEB_CONCURRENCY="2", GUNICORN_THREADS="4",
                PUBLIC_URL=f"http://127.0.0.1:{port}")
-    env.pop("MAIL_SERVER", None)
     flask = [sys.executable, "-m", "flask"]
     for command in (["db", "upgrade"], ["catalog", "demo"]):
-        subprocess.run(flask + command, cwd=ROOT, env=env, check=True, capture_output=True)
-    log = open(home / "gunicorn.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=ROOT, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.1)
-    else:
-        server.kill()
-        pytest.fail("gunicorn did not start: " + (home / "gunicorn.log").read_text()[-2000:])
-    yield url
-    server.terminate()
-    server.wait(10)
-    log.close()
+        subprocess.run(flask + command, cwd=ROOT, env=dict(os.environ, **env), check=True, capture_output=True)
+    with gunicorn(env, port, home / "gunicorn.log", tries=100) as server:
+        yield server.url
     assert "Traceback" not in (home / "gunicorn.log").read_text(), "the server logged an error"
 
 
