@@ -261,23 +261,32 @@ def test_a_buyer_who_lost_the_race_gets_the_sold_out_message_on_the_checkout_pag
     assert indonesian(SOLD_OUT_MSGID, name=name) in html.unescape(placed.text)
 
 
-def _double_submit(live, clicks):
+def _ready_checkout(live):
+    """One buyer's cart quoted and ready to place: (product id, the form, the browser's cookies)."""
     product = make_sellable_food(stock=5, price_idr=85000, weight_grams=250)
     product_id, slug = product.id, product.slug
     db.session.commit()
     first = Buyer(live.url, 1)
     first.add_to_cart(slug, product_id)
-    form = first.quote()
-    cookies = first.http.cookies.get_dict()
+    return product_id, first.quote(), first.http.cookies.get_dict()
+
+
+def _click(live, cookies, form):
+    """Press "Place order" in another tab of the same browser; what it answered."""
+    tab = Buyer(live.url, 1, cookies=cookies)
+    placed = tab.post("/checkout", form)
+    return {"tab": tab, "status": placed.status_code, "location": placed.headers.get("Location", ""),
+            "body": placed.text}
+
+
+def _double_submit(live, clicks):
+    product_id, form, cookies = _ready_checkout(live)
     barrier = threading.Barrier(clicks, timeout=TIMEOUT)
 
     def click(i):
         # The same browser (same cookies, same form, same idempotency key) on five connections.
-        tab = Buyer(live.url, 1, cookies=cookies)
         barrier.wait()
-        placed = tab.post("/checkout", form)
-        return {"tab": tab, "status": placed.status_code, "location": placed.headers.get("Location", ""),
-                "body": placed.text}
+        return _click(live, cookies, form)
 
     return product_id, _run_all(clicks, click)
 
@@ -300,13 +309,7 @@ def test_the_same_checkout_sent_five_times_at_once_makes_one_order(app, live, ba
 def test_a_repeat_submit_that_finds_the_cart_just_emptied_is_not_a_500(app, live, backend, monkeypatch):
     from storefront.checkout import routes as checkout_routes, services as checkout_services
 
-    product = make_sellable_food(stock=5, price_idr=85000, weight_grams=250)
-    product_id, slug = product.id, product.slug
-    db.session.commit()
-    first = Buyer(live.url, 1)
-    first.add_to_cart(slug, product_id)
-    form = first.quote()
-    cookies = first.http.cookies.get_dict()
+    product_id, form, cookies = _ready_checkout(live)
 
     # Pause points in the real code, to force the interleaving the 5-click race finds by chance:
     # click A waits inside place_order until click B is there too; B waits until A committed.
@@ -328,12 +331,7 @@ def test_a_repeat_submit_that_finds_the_cart_just_emptied_is_not_a_500(app, live
     monkeypatch.setattr(checkout_services, "review_cart", paused_review)
     monkeypatch.setattr(checkout_routes, "_send_confirmation", confirm_then_go_on)
 
-    def click(i):
-        placed = Buyer(live.url, 1, cookies=cookies).post("/checkout", form)
-        return {"status": placed.status_code, "location": placed.headers.get("Location", ""),
-                "body": placed.text}
-
-    results = _run_all(2, click)
+    results = _run_all(2, lambda i: _click(live, cookies, form))
 
     assert b_arrived.is_set() and a_committed.is_set(), "the interleaving was not forced"
     assert _count(Order) == 1 and _stock(product_id) == 4
@@ -352,13 +350,7 @@ def test_every_click_of_a_double_submit_can_open_the_order(app, live, backend):
 def test_a_repeat_submit_that_just_missed_the_order_is_still_sent_to_it(app, live, backend, monkeypatch):
     from storefront.checkout import routes as checkout_routes, services as checkout_services
 
-    product = make_sellable_food(stock=5, price_idr=85000, weight_grams=250)
-    product_id, slug = product.id, product.slug
-    db.session.commit()
-    first = Buyer(live.url, 1)
-    first.add_to_cart(slug, product_id)
-    form = first.quote()
-    cookies = first.http.cookies.get_dict()
+    product_id, form, cookies = _ready_checkout(live)
 
     # Click B looks for the order before click A commits it, and goes on only after A has.
     b_looked, a_committed, calls = threading.Event(), threading.Event(), itertools.count()
@@ -384,12 +376,7 @@ def test_a_repeat_submit_that_just_missed_the_order_is_still_sent_to_it(app, liv
     monkeypatch.setattr(checkout_services, "review_cart", paused_review)
     monkeypatch.setattr(checkout_routes, "_send_confirmation", confirm_then_go_on)
 
-    def click(i):
-        placed = Buyer(live.url, 1, cookies=cookies).post("/checkout", form)
-        return {"status": placed.status_code, "location": placed.headers.get("Location", ""),
-                "body": placed.text}
-
-    results = _run_all(2, click)
+    results = _run_all(2, lambda i: _click(live, cookies, form))
 
     assert b_looked.is_set() and a_committed.is_set(), "the interleaving was not forced"
     assert _count(Order) == 1 and _stock(product_id) == 4
