@@ -7,7 +7,6 @@ tables against every route the app registers, so a new route in any blueprint ca
 without a rule.
 """
 import secrets
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from PIL import Image
@@ -28,7 +27,7 @@ from .factories import make_sellable_food
 from .test_access_matrix import (
     ADMIN, ANON, CUSTOMER, GET_RULES as PORTAL_GET_RULES, MEMBER_A, MEMBER_B, PASSWORD,
     POST_CASES as PORTAL_POST_CASES, ROLES, SIGN_IN_PATH, VERIFIER, World, _paid_parcel,
-    everyone,
+    _location_path, everyone, wrong_answers,
 )
 
 SIGNED_IN = (CUSTOMER, MEMBER_A, MEMBER_B, VERIFIER, ADMIN)
@@ -235,10 +234,6 @@ POST_RULES = {
 }
 
 
-def _location_path(response):
-    return urlparse(response.headers.get("Location", "")).path
-
-
 # --- the union of both files' tables covers every registered route ------------------------------
 
 def all_routes(app):
@@ -266,23 +261,7 @@ def test_every_registered_route_has_an_access_rule(app):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_public_get_matrix(world, role):
-    client = world.client(role)
-    wrong = []
-    for (endpoint, _method), probes in GET_RULES.items():
-        for what, values, expected in probes:
-            url = world.url(endpoint, **values(world))
-            response = client.get(url)
-            response.get_data()  # read streamed bodies (CSV) while their context is alive
-            want = expected[role]
-            if response.status_code != want:
-                wrong.append(f"{endpoint} ({what}) {url}: expected {want}, got {response.status_code}")
-                continue
-            if want == 302 and role == ANON:
-                location = urlparse(response.headers["Location"])
-                if location.path != SIGN_IN_PATH or parse_qs(location.query).get("next") is None:
-                    wrong.append(f"{endpoint} ({what}): anonymous sent to {response.headers['Location']}")
-            elif want in (302, 303) and _location_path(response) != REDIRECTS[endpoint](world):
-                wrong.append(f"{endpoint} ({what}): redirected to {response.headers['Location']}")
+    wrong = wrong_answers(world, role, GET_RULES, REDIRECTS)
     assert not wrong, "\n".join(wrong)
 
 
