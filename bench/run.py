@@ -166,12 +166,14 @@ def get(port, path, headers=None):
 
 # ---------------------------------------------------------------- wrk
 
-def wrk(port, path):
+def wrk(port, path, cookie=None):
+    headers = ["-H", f"Cookie: {cookie}"] if cookie else []
     # Warm up first: every worker compiles its templates and opens its connections.
-    subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", "-d2s", f"http://127.0.0.1:{port}{path}"],
+    subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", "-d2s", *headers, f"http://127.0.0.1:{port}{path}"],
                    capture_output=True)
     out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", "--timeout", "10s",
-                          f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
+                          *headers, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
+                         check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
     def latency(pct):
@@ -412,10 +414,18 @@ def main():
                     continue
                 log(f"wrk {scale} {page} {path}")
                 r["throughput"][scale][page] = wrk(port, path)
+            # A buyer who has seen a product page comes back with the session cookie it set.
+            _, headers, _ = get(port, paths[scale]["product"])
+            session = headers.get("Set-Cookie", "").split(";", 1)[0]
+            log(f"wrk {scale} product, returning buyer")
+            r["throughput"][scale]["product, returning buyer"] = wrk(port, paths[scale]["product"], session)
             if scale == "demo":
+                _, _, product_page = get(port, paths["demo"]["product"])
+                proof = re.search(r'href="(/verifikasi/[A-Z0-9]+)"', product_page.decode()).group(1)
                 public = {"home": "/", "catalogue": "/produk", "product": paths["demo"]["product"],
                           "villages": "/desa", "village": paths["demo"]["village"],
-                          "search": "/cari?q=kopi", "cart": "/keranjang", "sign-in": "/masuk"}
+                          "search": "/cari?q=kopi", "proof": proof, "cart": "/keranjang",
+                          "sign-in": "/masuk", "sign-up": "/daftar"}
                 r["weight"] = page_weight(port, public)
                 log("lighthouse")
                 r["lighthouse"] = lighthouse(port, {k: public[k] for k in ("home", "catalogue", "product", "cart")})

@@ -62,6 +62,8 @@ def create_app(config=None):
     csrf.exempt(payments.bp)  # Stripe signs its requests; there is no browser session to forge
 
     from . import cli
+    from .catalog import front
 
     cli.init_app(app)
+    front.init_app(app)  # outermost: a stored page is answered before Flask runs
     return app

@@ -9,14 +9,15 @@ LANG_COOKIE = "lang"
 bp = Blueprint("i18n", __name__)
 
 
+def locale_for(chosen, config):
+    """The language a ``lang`` cookie value asks for, else Indonesian: the shop's default."""
+    return chosen if chosen in config["LANGUAGES"] else config["BABEL_DEFAULT_LOCALE"]
+
+
 def select_locale():
-    """The chosen language, else Indonesian: the shop speaks Indonesian by default."""
-    if not has_request_context():  # CLI commands and background work speak Indonesian
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
-    chosen = request.cookies.get(LANG_COOKIE)
-    if chosen in current_app.config["LANGUAGES"]:
-        return chosen
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    """The chosen language, else Indonesian (CLI commands and background work too)."""
+    chosen = request.cookies.get(LANG_COOKIE) if has_request_context() else None
+    return locale_for(chosen, current_app.config)
 
 
 @bp.get("/bahasa/<code>")

@@ -23,7 +23,7 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 PG_SKIP_REASON = ("TEST_DATABASE_URL is not set, so the PostgreSQL run is skipped "
                   "(.ci/run sets it to postgresql+psycopg://postgres@127.0.0.1:5432/test)")
 #: Reference data seeded by the migrations; kept between tests (rates are reset instead).
-KEEP_TABLES = {"categories", "alembic_version", "shipping_rates"}
+KEEP_TABLES = {"categories", "alembic_version", "shipping_rates", "catalogue_state"}
 DEFAULT_RATES = {"same_regency": 12000, "ntt": 25000, "indonesia": 55000}
 
 

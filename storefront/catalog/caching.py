@@ -1,55 +1,61 @@
-"""Conditional GET and a small page cache for anonymous buyers of the public catalogue pages.
+"""Conditional GET and a page cache for anonymous buyers of the public catalogue pages.
 
-Safety rests on one cheap value, the *catalogue version*: the latest ``updated_at`` of products,
-villages and certificates, the number of certificates, and today's date
-in WITA (papers expire at midnight WITA). Anything that can change what a public page shows moves
-it: a product edited or sold (stock), a village suspended, a paper verified, revoked, edited,
-deleted or re-linked (``touch_catalogue`` below stamps ``updated_at`` where an ORM change to a
-paper's product list or a photo would not). Every
-cached page and every ETag is keyed on it, so a product that stops being sellable is never served
-from a cache: the next request sees a new version, a new ETag and renders afresh.
+Safety rests on one cheap value, the *catalogue version*: the counter in ``catalogue_state``
+(moved by database triggers in the same transaction as any change to products, photos,
+villages, categories, certificates or a paper's product list, see ``CatalogueState``) and
+today's date in WITA (papers expire at midnight WITA). Every stored page and every ETag is keyed
+on it, so a product that stops being sellable is never served from a cache: the next request
+reads a new version, and the page is rendered afresh.
 
-Only anonymous requests are cached: no signed-in user, no cart cookie, no flash message waiting.
-Pages carrying a CSRF token are stored with a placeholder and given the requester's own token on
-the way out, and are marked ``private``; pages without one are ``public, no-cache`` (a shared
-cache must revalidate every time, and gets a 304 while the version holds).
+Only anonymous requests are cached: no signed-in user, no cart or remember-me cookie, no flash
+message waiting (``anonymous_request``). Pages carrying a CSRF token are stored with a
+placeholder and given the requester's own token on the way out, and are marked ``private``;
+pages without one are ``public, no-cache`` (a shared cache must revalidate every time, and gets
+a 304 while the version holds). The views mark what may be stored (``cached_page``); the store
+itself sits in front of Flask (``front.PageCacheFront``), so that a hit costs no more than a
+look-up and the version query.
 """
 import hashlib
-from collections import OrderedDict
 from datetime import datetime, time, timezone
 from functools import wraps
-from threading import Lock
 
 from flask import current_app, g, make_response, request, session
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import event, func, inspect, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response
 
-from ..clock import WITA, as_utc, now_utc, today_wita
+from ..clock import WITA, as_utc, today_wita
 from ..extensions import db
-from ..i18n import select_locale
-from ..legality.models import Certificate
-from ..villages.models import Village
-from .models import Product, ProductPhoto
+from ..i18n import LANG_COOKIE, locale_for
+from .models import CatalogueState
 
 #: Cookies that make a request personal: its pages are never shared or stored.
 PERSONAL_COOKIES = ("keranjang", "remember_token")
+#: Stands in a stored page where each buyer's own CSRF token goes.
 PLACEHOLDER = b"\x00csrf\x00"
-MAX_ENTRIES = 256
-MAX_COUNTS = 2048
+#: The environ key where ``cached_page`` tells the front what may be stored.
+STORABLE = "storefront.page_cache.storable"
 
-_store = OrderedDict()
-_counts = OrderedDict()
-_lock = Lock()
+#: The one statement that reads the version, from a request's session or from the front.
+VERSION_QUERY = select(CatalogueState.version, CatalogueState.changed_at).where(CatalogueState.id == 1)
+
+def version_of(row):
+    """``(version, last modified)`` from a ``VERSION_QUERY`` row and today's WITA date."""
+    counter, changed_at = row if row is not None else (0, None)
+    today = today_wita()
+    midnight = datetime.combine(today, time(), WITA).astimezone(timezone.utc)
+    if isinstance(changed_at, str):  # read raw from SQLite by the front
+        changed_at = datetime.fromisoformat(changed_at)
+    stamps = [as_utc(changed_at)] if changed_at is not None else []
+    return f"{counter}|{today.isoformat()}", max(stamps + [midnight]).replace(microsecond=0)
 
 
 def catalogue_version():
     """``(version string, last modified)`` of everything the public pages show; one query,
     asked once per request."""
     if "catalogue_version" not in g:
-        g.catalogue_version = _read_version()
+        g.catalogue_version = version_of(db.session.execute(VERSION_QUERY).first())
     return g.catalogue_version
 
 
@@ -58,93 +64,60 @@ def cached_count(name, compute):
     per process: counting 100,000 products against the listing rule is the slow part of a page."""
     if not current_app.config.get("COUNT_CACHE", not current_app.testing):
         return compute()
+    counts = current_app.extensions["page_cache"].counts
     key = (catalogue_version()[0], name)
-    value = _counts.get(key)
+    value = counts.get(key)
     if value is None:
         value = compute()
-        with _lock:
-            _counts[key] = value
-            while len(_counts) > MAX_COUNTS:
-                _counts.popitem(last=False)
+        counts.put(key, value)
     return value
 
 
-def _read_version():
-    row = db.session.execute(select(
-        select(func.max(Product.updated_at)).scalar_subquery(),
-        select(func.max(Village.updated_at)).scalar_subquery(),
-        select(func.max(Certificate.updated_at)).scalar_subquery(),
-        select(func.count()).select_from(Certificate).scalar_subquery(),
-    )).one()
-    today = today_wita()
-    midnight = datetime.combine(today, time(), WITA).astimezone(timezone.utc)
-    stamps = [as_utc(value) for value in row[:3] if value is not None]
-    last_modified = max(stamps + [midnight]).replace(microsecond=0)
-    version = "|".join(str(value) for value in row) + f"|{today.isoformat()}"
-    return version, last_modified
+def page_key(environ, lang, config):
+    """What a cached page depends on besides the version: language (from the ``lang`` cookie's
+    value), path and query string."""
+    return (locale_for(lang, config), environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""))
 
 
-def _anonymous():
+def page_etag(version, key):
+    return hashlib.sha1(repr((version, key)).encode()).hexdigest()[:24]
+
+
+def anonymous_request():
+    """True for a GET that no signed-in user, cart, remember-me cookie or flash makes personal."""
     if request.method != "GET" or any(name in request.cookies for name in PERSONAL_COOKIES):
         return False
     return "_user_id" not in session and "_flashes" not in session
 
 
-def _enabled():
-    """The in-process store (pages and counts); off in tests unless ``PAGE_CACHE`` says so,
-    since tests reuse one database whose versions can repeat."""
-    return current_app.config.get("PAGE_CACHE", not current_app.testing)
-
-
-def clear_page_cache():
-    with _lock:
-        _store.clear()
-        _counts.clear()
-
-
 def cached_page(view):
-    """Serve a public GET page with ETag/Last-Modified, 304s and an in-process cache (anonymous)."""
+    """Serve a public GET page with ETag/Last-Modified and 304s; mark it storable for the front
+    when the request is anonymous."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if not _anonymous():
+        if not anonymous_request():
             response = make_response(view(*args, **kwargs))
             response.cache_control.private = True
             response.cache_control.no_cache = True
             return response
         version, last_modified = catalogue_version()
-        key = (version, select_locale(), request.full_path)
-        etag = hashlib.sha1(repr(key).encode()).hexdigest()[:24]
+        key = page_key(request.environ, request.cookies.get(LANG_COOKIE), current_app.config)
+        etag = page_etag(version, key)
         if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
-            response = Response(status=304)
-            return _conditional_headers(response, etag, last_modified, public=True)
-        entry = _store.get(key) if _enabled() else None
-        if entry is None:
-            response = make_response(view(*args, **kwargs))
-            if response.status_code != 200 or response.direct_passthrough:
-                return response
-            body = response.get_data()
-            token = g.get("csrf_token") and generate_csrf()
-            stored = body.replace(token.encode(), PLACEHOLDER) if token else body
-            if _enabled():
-                with _lock:
-                    _store[key] = (stored, response.mimetype, bool(token))
-                    while len(_store) > MAX_ENTRIES:
-                        _store.popitem(last=False)
-            has_token = bool(token)
-        else:
-            stored, mimetype, has_token = entry
-            body = stored.replace(PLACEHOLDER, generate_csrf().encode()) if has_token else stored
-            response = Response(body, mimetype=mimetype)
-            with _lock:
-                if key in _store:
-                    _store.move_to_end(key)
-        return _conditional_headers(response, etag, last_modified, public=not has_token)
+            return conditional_headers(Response(status=304), etag, last_modified, public=True)
+        response = make_response(view(*args, **kwargs))
+        if response.status_code != 200 or response.direct_passthrough:
+            return response
+        token = g.get("csrf_token") and generate_csrf()
+        request.environ[STORABLE] = (version, etag, last_modified, token)
+        return conditional_headers(response, etag, last_modified, public=not token)
 
     return wrapper
 
 
-def _conditional_headers(response, etag, last_modified, public):
+def conditional_headers(response, etag, last_modified, public):
     response.set_etag(etag)
     response.last_modified = last_modified
     response.cache_control.no_cache = True
@@ -154,20 +127,3 @@ def _conditional_headers(response, etag, last_modified, public):
         response.cache_control.private = True
     response.vary.update(("Cookie",))
     return response
-
-
-def touch_catalogue(session, flush_context, instances):
-    """Stamp ``updated_at`` where a change would otherwise leave the catalogue version as it was:
-    a paper's product list edited, a photo added, changed or removed."""
-    now = now_utc()
-    for obj in list(session.dirty):
-        if (isinstance(obj, Certificate) and session.is_modified(obj, include_collections=True)
-                and not inspect(obj).attrs.updated_at.history.has_changes()):  # set on purpose: keep it
-            obj.updated_at = now
-    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
-        if isinstance(obj, ProductPhoto) and obj.product_id is not None:
-            session.execute(update(Product).where(Product.id == obj.product_id).values(updated_at=now))
-
-
-# Every session of every app: the catalogue version must move whoever changes the data.
-event.listen(Session, "before_flush", touch_catalogue)

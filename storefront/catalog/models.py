@@ -1,6 +1,6 @@
 """Categories, products and their photos."""
 import secrets
-from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -70,7 +70,6 @@ class Product(db.Model):
     verification_code: Mapped[str] = mapped_column(
         String(12), unique=True, default=new_verification_code)
     created_at = mapped_column(DateTime(timezone=True), default=now_utc, index=True)
-    #: Indexed: its maximum is part of the catalogue version (catalog/caching.py).
     updated_at = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc, index=True)
 
     village = relationship("Village", back_populates="products", lazy="raise")
@@ -100,3 +99,23 @@ class ProductPhoto(db.Model):
     alt: Mapped[str] = mapped_column(String(200), default="")
 
     product = relationship("Product", back_populates="photos", lazy="raise")
+
+
+class CatalogueState(db.Model):
+    """One row: how many times the data behind the public pages has changed.
+
+    Database triggers (migration ``c5a7e3d1b2f0``) add one to ``version`` in every transaction
+    that writes products, their photos, villages, categories, certificates or a paper's
+    product list, whoever writes them (the shop, an import, SQL by hand). On PostgreSQL the
+    triggers are deferred to commit time, so the new number becomes visible together with the
+    change it announces, and two transactions never take the row in opposite order.
+    """
+
+    __tablename__ = "catalogue_state"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Moves on every committed change of the catalogue; never goes back.
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: When it last moved (UTC): the pages' Last-Modified.
+    changed_at = mapped_column(DateTime(timezone=True), default=now_utc)

@@ -54,7 +54,6 @@ class Certificate(db.Model):
     verified_by_name: Mapped[str | None] = mapped_column(String(160))
     verified_at = mapped_column(DateTime(timezone=True))
     created_at = mapped_column(DateTime(timezone=True), default=now_utc)
-    #: Indexed: its maximum is part of the catalogue version (catalog/caching.py).
     updated_at = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc, index=True)
 
     village = relationship("Village", lazy="raise")

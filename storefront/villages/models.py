@@ -52,7 +52,6 @@ class Village(db.Model):
     #: The secret in the village's order feed URLs; the village can rotate it.
     feed_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at = mapped_column(DateTime(timezone=True), default=now_utc)
-    #: Indexed: its maximum is part of the catalogue version (catalog/caching.py).
     updated_at = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc, index=True)
 
     products = relationship("Product", back_populates="village", lazy="raise")
