@@ -21,7 +21,6 @@ from flask import session
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import create_engine, make_url
 from werkzeug.http import is_resource_modified, parse_cookie
-from werkzeug.wrappers import Response
 
 from ..i18n import LANG_COOKIE
 from .caching import (PERSONAL_COOKIES, PLACEHOLDER, STORABLE, VERSION_QUERY, anonymous_request,
@@ -179,17 +178,22 @@ class PageCacheFront:
     def _answer_in_context(self, page, environ, start_response):
         """The stored page with this buyer's session: their own CSRF token; None (Flask
         answers) when the session turns out to be a signed-in one or to hold a message."""
-        with self.app.request_context(environ):
+        app = self.app
+        with app.request_context(environ):
             if not anonymous_request():
                 return None
             if not is_resource_modified(environ, etag=page.etag, last_modified=page.last_modified):
-                response = Response(status=304, headers=page.not_modified_headers)
-            else:
-                body = page.body.replace(PLACEHOLDER, generate_csrf().encode()) if page.has_token else page.body
-                headers = [(k, v) for k, v in page.headers if k.lower() != "content-length"]
-                response = Response(body, headers=headers)
-                self.app.session_interface.save_session(self.app, session, response)
-            return response(environ, start_response)
+                start_response("304 NOT MODIFIED", page.not_modified_headers)
+                return []
+            body = page.body.replace(PLACEHOLDER, generate_csrf().encode()) if page.has_token else page.body
+            headers = [(k, v) for k, v in page.headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(body))))
+            if session.modified:  # a new visitor's first token: Flask writes the cookie
+                cookie = app.response_class()
+                app.session_interface.save_session(app, session, cookie)
+                headers += [("Set-Cookie", value) for value in cookie.headers.getlist("Set-Cookie")]
+            start_response("200 OK", headers)
+            return [body]
 
     def _render(self, key, environ, start_response):
         """Flask renders; a page ``cached_page`` marked storable is kept."""
