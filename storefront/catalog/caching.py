@@ -84,11 +84,16 @@ def page_etag(version, key):
     return hashlib.sha1(repr((version, key)).encode()).hexdigest()[:24]
 
 
+def anonymous_session(buyer_session):
+    """True for a Flask session of nobody signed in, with no message waiting to be shown."""
+    return "_user_id" not in buyer_session and "_flashes" not in buyer_session
+
+
 def anonymous_request():
     """True for a GET that no signed-in user, cart, remember-me cookie or flash makes personal."""
     if request.method != "GET" or any(name in request.cookies for name in PERSONAL_COOKIES):
         return False
-    return "_user_id" not in session and "_flashes" not in session
+    return anonymous_session(session)
 
 
 def cached_page(view):

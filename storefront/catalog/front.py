@@ -7,23 +7,24 @@ goes on to Flask: a request with a cart or remember-me cookie, a page not stored
 that moved, a database that does not answer. Pages are stored only when ``cached_page`` marked
 them (anonymous request, 200) and only with the headers Flask sent, less the cookies.
 
-A request that carries a session cookie, or a page that holds a CSRF token, is answered inside a
-request context: the session must be read (is it a signed-in one?) and the token minted by
-Flask-WTF and saved in the session as Flask would.
+A request that carries a session cookie, or a page that holds a CSRF token, needs the buyer's
+session: Flask's session interface reads it (is it a signed-in one?) and writes it back when a
+new visitor gets their first CSRF token; the token is signed as Flask-WTF signs its own. No
+request context is pushed: on a product page that would cost as much again as the rest.
 """
+import hashlib
 import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import session
-from flask_wtf.csrf import generate_csrf
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, make_url
 from werkzeug.http import is_resource_modified, parse_cookie
 
 from ..i18n import LANG_COOKIE
-from .caching import (PERSONAL_COOKIES, PLACEHOLDER, STORABLE, VERSION_QUERY, anonymous_request,
+from .caching import (PERSONAL_COOKIES, PLACEHOLDER, STORABLE, VERSION_QUERY, anonymous_session,
                       page_key, version_of)
 
 MAX_PAGES = 256
@@ -32,6 +33,8 @@ MAX_COUNTS = 2048
 _NOT_STORED = {"set-cookie"}
 #: Headers a 304 does not carry (RFC 9110 15.4.5).
 _NOT_IN_304 = {"content-type", "content-length", "set-cookie"}
+#: Flask-WTF signs its CSRF tokens with this salt (flask_wtf/csrf.py, generate_csrf).
+CSRF_SALT = "wtf-csrf-token"
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,7 @@ class PageCacheFront:
         self.pages = LRU(MAX_PAGES)
         self.counts = LRU(MAX_COUNTS)
         self._reader = None
+        self._csrf_signer = None  # (secret, serializer): built once, not per request
 
     def enabled(self):
         """On in production and development; off in tests unless ``PAGE_CACHE`` says so, since
@@ -162,12 +166,13 @@ class PageCacheFront:
         if page is not None and page.version == self.current_version():
             if not page.has_token and self.app.config["SESSION_COOKIE_NAME"] not in cookies:
                 return self._answer(page, environ, start_response)
-            answer = self._answer_in_context(page, environ, start_response)
+            answer = self._answer_with_session(page, environ, start_response)
             if answer is not None:
                 return answer
         return self._render(key, environ, start_response)
 
-    def _answer(self, page, environ, start_response):
+    @staticmethod
+    def _answer(page, environ, start_response):
         """The stored bytes as they are: nothing in them is personal."""
         if not is_resource_modified(environ, etag=page.etag, last_modified=page.last_modified):
             start_response("304 NOT MODIFIED", page.not_modified_headers)
@@ -175,25 +180,39 @@ class PageCacheFront:
         start_response("200 OK", page.headers)
         return [page.body]
 
-    def _answer_in_context(self, page, environ, start_response):
-        """The stored page with this buyer's session: their own CSRF token; None (Flask
+    def _answer_with_session(self, page, environ, start_response):
+        """The stored page for this buyer's Flask session, with their own CSRF token; None (Flask
         answers) when the session turns out to be a signed-in one or to hold a message."""
         app = self.app
-        with app.request_context(environ):
-            if not anonymous_request():
-                return None
-            if not is_resource_modified(environ, etag=page.etag, last_modified=page.last_modified):
-                start_response("304 NOT MODIFIED", page.not_modified_headers)
-                return []
-            body = page.body.replace(PLACEHOLDER, generate_csrf().encode()) if page.has_token else page.body
-            headers = [(k, v) for k, v in page.headers if k.lower() != "content-length"]
-            headers.append(("Content-Length", str(len(body))))
-            if session.modified:  # a new visitor's first token: Flask writes the cookie
-                cookie = app.response_class()
-                app.session_interface.save_session(app, session, cookie)
-                headers += [("Set-Cookie", value) for value in cookie.headers.getlist("Set-Cookie")]
-            start_response("200 OK", headers)
-            return [body]
+        interface = app.session_interface
+        buyer_session = interface.open_session(app, app.request_class(environ))
+        if buyer_session is None or not anonymous_session(buyer_session):
+            return None
+        if not page.has_token or not is_resource_modified(environ, etag=page.etag,
+                                                          last_modified=page.last_modified):
+            return self._answer(page, environ, start_response)
+        body = page.body.replace(PLACEHOLDER, self._csrf_token(buyer_session).encode())
+        headers = [(k, v) for k, v in page.headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+        if interface.should_set_cookie(app, buyer_session):  # a new visitor's first token
+            cookie = app.response_class()
+            interface.save_session(app, buyer_session, cookie)
+            headers += [("Set-Cookie", value) for value in cookie.headers.getlist("Set-Cookie")]
+        start_response("200 OK", headers)
+        return [body]
+
+    def _csrf_token(self, buyer_session):
+        """The token Flask-WTF's ``generate_csrf`` puts in a form, made without a request
+        context: the session's raw token (created on first use) signed with Flask-WTF's salt,
+        so that ``CSRFProtect`` takes it as its own (tests/test_caching.py posts such tokens)."""
+        config = self.app.config
+        field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        if field not in buyer_session:
+            buyer_session[field] = hashlib.sha1(os.urandom(64)).hexdigest()
+        secret = config.get("WTF_CSRF_SECRET_KEY") or self.app.secret_key
+        if self._csrf_signer is None or self._csrf_signer[0] != secret:
+            self._csrf_signer = (secret, URLSafeTimedSerializer(secret, salt=CSRF_SALT))
+        return self._csrf_signer[1].dumps(buyer_session[field])
 
     def _render(self, key, environ, start_response):
         """Flask renders; a page ``cached_page`` marked storable is kept."""
