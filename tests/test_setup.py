@@ -257,18 +257,47 @@ def test_pages_answer_503_with_a_friendly_page_when_the_database_is_unreachable(
 
 # --- schema -------------------------------------------------------------------------------
 
+def _not_a_search_index(obj, name, type_, reflected, compare_to):
+    """The PostgreSQL-only trigram indexes are not in the models; the next test checks them."""
+    from storefront.catalog.browse import TRIGRAM_INDEXES
+
+    return not (type_ == "index" and reflected and name in TRIGRAM_INDEXES)
+
+
 def test_migrations_match_the_models(app):
     """The schema made by ``flask db upgrade`` is exactly what the models describe."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": _not_a_search_index})
         differences = compare_metadata(context, db.metadata)
         tables = set(db.inspect(conn).get_table_names())
     assert differences == []
     assert tables - {"alembic_version"} == set(db.metadata.tables)
     assert "alembic_version" in tables
+
+
+def test_search_has_its_trigram_indexes_on_postgresql_only(app, backend):
+    """Each ILIKE the search asks of products and villages has a pg_trgm GIN index on PostgreSQL
+    (migration 8e03b8d86d63); SQLite has none of them and searches with LIKE."""
+    from storefront.catalog.browse import TRIGRAM_INDEXES
+
+    found = {}
+    if backend == "postgresql":
+        rows = db.session.execute(text(
+            "SELECT indexname, tablename, indexdef FROM pg_indexes WHERE indexname LIKE '%\\_trgm'"))
+        found = {name: (table, definition) for name, table, definition in rows}
+        assert db.session.scalar(text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")) == 1
+    else:
+        names = db.session.scalars(text("SELECT name FROM sqlite_master WHERE type = 'index'")).all()
+        assert not set(names) & set(TRIGRAM_INDEXES)
+        return
+    assert set(found) == set(TRIGRAM_INDEXES)
+    for name, (table, column) in TRIGRAM_INDEXES.items():
+        assert found[name][0] == table
+        assert f"USING gin ({column} gin_trgm_ops)" in found[name][1], found[name][1]
 
 
 def test_migration_seeds_the_ten_categories(app):

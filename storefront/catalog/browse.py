@@ -7,7 +7,7 @@ from dataclasses import astuple, dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Integer, and_, func, literal, or_, select, union_all
 from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy.orm import selectinload
 
@@ -17,7 +17,7 @@ from ..villages.regions import REGENCIES
 from .caching import cached_count
 from .models import Category, Product
 from .paging import SortKey, count_rows, keyset_paginate
-from .sellable import sellable_product_ids, sellable_products
+from .sellable import sellable_condition, sellable_products
 
 SORTS = {
     "newest": (Product.created_at.desc(), Product.id.desc()),
@@ -121,15 +121,70 @@ def _like(term):
     return f"%{escaped}%"
 
 
+def _contains(column, term):
+    """``column`` holds ``term``, ignoring case (ILIKE on PostgreSQL, LIKE on SQLite)."""
+    return column.ilike(_like(term), escape="\\")
+
+
+def search_terms(q):
+    return q.split()[:MAX_TERMS]
+
+
+#: PostgreSQL only (migration ``8e03b8d86d63``): trigram GIN indexes that answer the search's
+#: ILIKEs from an index instead of a pass over the table. index name -> (table, column).
+TRIGRAM_INDEXES = {
+    "ix_products_name_trgm": ("products", "name"),
+    "ix_products_description_trgm": ("products", "description"),
+    "ix_products_sku_trgm": ("products", "sku"),
+    "ix_villages_name_trgm": ("villages", "name"),
+    "ix_villages_group_name_trgm": ("villages", "group_name"),
+    "ix_villages_district_trgm": ("villages", "district"),
+    "ix_villages_story_trgm": ("villages", "story"),
+}
+#: Past this many villages holding one word, the word's village clause stays a subquery rather
+#: than a list of ids (a word that short matches nearly every product anyway).
+MAX_LISTED_VILLAGES = 500
+#: Where a search word may appear.
+_PRODUCT_COLUMNS = (Product.name, Product.description, Product.sku)
+_VILLAGE_COLUMNS = (Village.name, Village.group_name, Village.district)
+_CATEGORY_COLUMNS = (Category.name_id, Category.name_en)
+
+
+def _holders(terms):
+    """For each word, the ids of the villages (name, group name, district) and categories
+    (either name) that hold it: one small query, answered from the trigram indexes."""
+    parts = []
+    for i, term in enumerate(terms):
+        parts.append(select(literal(i, Integer).label("term"), literal("village").label("kind"),
+                            Village.id.label("id"))
+                     .where(or_(*(_contains(c, term) for c in _VILLAGE_COLUMNS))))
+        parts.append(select(literal(i, Integer), literal("category"), Category.id)
+                     .where(or_(*(_contains(c, term) for c in _CATEGORY_COLUMNS))))
+    found = [({"village": [], "category": []}) for _ in terms]
+    for term, kind, row_id in db.session.execute(union_all(*parts)):
+        found[term][kind].append(row_id)
+    return found
+
+
 def search_condition(q):
-    """Every word must appear in the product, its village or its category."""
-    terms = q.split()[:MAX_TERMS]
+    """Every word must appear in the product (name, description, SKU), its village (name, group
+    name, district) or its category (either name); case does not matter.
+
+    Written over ``Product``'s own columns only: the villages and categories that hold a word are
+    looked up first (``_holders``, one query) and become ``village_id IN (...)`` and
+    ``category_id IN (...)``. So the database filters products before it checks the listing rule,
+    and can tell a rare word (answered from the trigram indexes) from a common one (answered by
+    walking the sort order until the page is full).
+    """
+    terms = search_terms(q)
     clauses = []
-    for term in terms:
-        pattern = _like(term)
-        columns = (Product.name, Product.description, Product.sku, Village.name, Village.group_name,
-                   Village.district, Category.name_id, Category.name_en)
-        clauses.append(or_(*(column.ilike(pattern, escape="\\") for column in columns)))
+    for term, holders in zip(terms, _holders(terms)):
+        villages = holders["village"]
+        if len(villages) > MAX_LISTED_VILLAGES:
+            villages = select(Village.id).where(or_(*(_contains(c, term) for c in _VILLAGE_COLUMNS)))
+        clauses.append(or_(*(_contains(column, term) for column in _PRODUCT_COLUMNS),
+                           Product.village_id.in_(villages),
+                           Product.category_id.in_(holders["category"])))
     return and_(*clauses)
 
 
@@ -188,36 +243,63 @@ VILLAGE_CHOICES_MAX = 100
 
 
 def active_villages(regency=None):
-    """Villages for the filter's list: all of them in a small shop, else those of ``regency``."""
-    stmt = select(Village).where(Village.active).order_by(Village.name)
+    """Villages for the filter's list, as ``(slug, name)`` rows: all of them in a small shop,
+    else those of ``regency``. Read in name order from ``ix_villages_name``, so finding out that
+    there are too many costs 101 short rows, not a sort of every village."""
+    stmt = select(Village.slug, Village.name).where(Village.active).order_by(Village.name)
     if regency:
         stmt = stmt.where(Village.regency_code == regency)
-    villages = db.session.scalars(stmt.limit(VILLAGE_CHOICES_MAX + 1)).all()
+    villages = db.session.execute(stmt.limit(VILLAGE_CHOICES_MAX + 1)).all()
     return villages if len(villages) <= VILLAGE_CHOICES_MAX else []
 
 
 def villages_with_counts(regency=None, on=None, search=None):
-    """Active villages with how many sellable products each has, as (village, count) rows."""
+    """Active villages with how many sellable products each has, as (village, count) rows.
+
+    With a regency or search words, only the products of the villages shown are counted, and
+    the villages are found once (the search's words from the trigram indexes on PostgreSQL).
+    """
     conditions = [Village.active]
     if regency:
         conditions.append(Village.regency_code == regency)
     if search:
-        terms = search.split()[:MAX_TERMS]
-        conditions += [
-            or_(Village.name.ilike(_like(t), escape="\\"),
-                Village.group_name.ilike(_like(t), escape="\\"),
-                Village.district.ilike(_like(t), escape="\\"),
-                Village.story.ilike(_like(t), escape="\\"))
-            for t in terms]
-    counts = select(Product.village_id, func.count().label("n")).where(
-        Product.id.in_(sellable_product_ids(on)))
+        columns = _VILLAGE_COLUMNS + (Village.story,)
+        conditions += [or_(*(_contains(c, t) for c in columns)) for t in search_terms(search)]
+    counts = (select(Product.village_id, func.count().label("n"))
+              .join(Product.village).join(Product.category)
+              .where(sellable_condition(on)))
     if len(conditions) > 1:
-        # Count only the products of the villages shown, not of the whole shop.
-        counts = counts.where(Product.village_id.in_(select(Village.id).where(*conditions)))
+        # Find the villages shown once, and count only their products, not the whole shop's.
+        shown = select(Village.id).where(*conditions).cte("shown")
+        counts = counts.where(Product.village_id.in_(select(shown.c.id)))
+        conditions = [Village.id.in_(select(shown.c.id))]
     counts = counts.group_by(Product.village_id).subquery()
+    n = func.coalesce(counts.c.n, 0)
     return (
-        select(Village, func.coalesce(counts.c.n, 0))
+        select(Village, n)
         .outerjoin(counts, counts.c.village_id == Village.id)
         .where(*conditions)
-        .order_by(func.coalesce(counts.c.n, 0).desc(), Village.name)
+        .order_by(n.desc(), Village.name)
     )
+
+
+def search_villages(q, on=None, limit=6):
+    """The villages holding every word of ``q`` (name, group name, district or story), most
+    products on sale first, as (village, count) rows for the search page's village box.
+
+    Which villages and in what order is counted once per catalogue version (their products are
+    checked against the listing rule); after that a request only loads the villages shown.
+    """
+    stmt = villages_with_counts(on=on, search=q).limit(limit)
+    counted = []
+
+    def rank():
+        counted.extend(db.session.execute(stmt).all())
+        return [(village.id, n) for village, n in counted]
+
+    ranking = cached_count(("search villages", q, str(on), limit), rank)
+    if counted or not ranking:
+        return counted
+    villages = {v.id: v for v in db.session.scalars(
+        select(Village).where(Village.id.in_([village_id for village_id, _ in ranking])))}
+    return [(villages[village_id], n) for village_id, n in ranking if village_id in villages]

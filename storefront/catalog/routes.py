@@ -71,5 +71,5 @@ def search():
     page = villages = None
     if f.q:
         page = browse.paginate_catalog(f, current_app.config["CATALOG_PAGE_SIZE"], request.args)
-        villages = db.session.execute(browse.villages_with_counts(search=f.q).limit(6)).all()
+        villages = browse.search_villages(f.q)
     return render_template("catalog/search.html", filters=f, page=page, villages=villages)

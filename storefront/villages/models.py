@@ -1,5 +1,5 @@
 """A village (desa) and the producer group that sells through the shop."""
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Index, Integer, String, Text
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -24,6 +24,8 @@ class Village(db.Model):
             "group_type IN ('bumdes', 'koperasi', 'kelompok_wanita', 'kelompok_tani', 'ukm')",
             name="group_type_known",
         ),
+        # The catalogue's village filter lists the first villages by name (catalog/browse.py).
+        Index("ix_villages_name", "name"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
