@@ -77,8 +77,12 @@ def products():
     per_page = int(per_page) if per_page.isdigit() and 0 < int(per_page) < 10**6 else 50
     per_page = min(per_page, current_app.config["API_PAGE_SIZE_MAX"])
     total = cached_count(("api", repr(sorted(request.args.items(multi=True)))), lambda: count_rows(stmt))
+    # Where a plain ?page=N starts depends on the filters, not on the paging arguments.
+    filters = repr(sorted((k, v) for k, v in request.args.items(multi=True)
+                          if k not in ("page", "halaman", "after", "before", "per_page")))
     page = keyset_paginate(stmt, BY_ID, request.args, per_page, total=total,
-                           row_key=lambda p: (p.id, p.id))
+                           row_key=lambda p: (p.id, p.id),
+                           remember=lambda name, find: cached_count(("api", filters, name), find))
     papers = papers_by_product(page.items, today)
     args = {k: v for k, v in request.args.items() if k not in ("page", "after", "before")}
     return jsonify({

@@ -207,14 +207,15 @@ def catalog_statement(f, on=None):
 
 
 def paginate_catalog(f, per_page, args, on=None):
-    """One page of the catalogue for filters ``f``: keyset links, offset for plain ``?page=N``,
-    the total counted once per catalogue version."""
+    """One page of the catalogue for filters ``f``: keyset links; the total, and where a plain
+    ``?page=N`` starts, found once per catalogue version."""
     stmt = catalog_statement(f, on).order_by(None)
     signature = repr(astuple(f)[:5] + (f.q, str(on)))
     total = cached_count(("catalogue", signature), lambda: count_rows(stmt))
     attribute = _KEY_ATTRIBUTES[f.sort]
     return keyset_paginate(stmt, KEYS[f.sort], args, per_page, total=total,
-                           row_key=lambda p: (getattr(p, attribute), p.id))
+                           row_key=lambda p: (getattr(p, attribute), p.id),
+                           remember=lambda name, find: cached_count(("catalogue", signature, name), find))
 
 
 class RowPagination(SelectPagination):

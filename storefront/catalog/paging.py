@@ -1,8 +1,10 @@
 """Keyset pagination: the next page starts after the last row shown, not after N skipped rows.
 
-``?page=N`` links keep working (they are answered with an offset, as before); the pager's own
-links carry a cursor (``after`` or ``before``: the sort value and id of the edge row) as well
-as the page number, so walking a long catalogue costs the same on page 400 as on page 2.
+The pager's own links carry a cursor (``after`` or ``before``: the sort value and id of the edge
+row) as well as the page number, so walking a long catalogue costs the same on page 400 as on
+page 2. A plain ``?page=N`` link (typed, bookmarked, from a search engine) needs the row where
+page N starts: it is found with an offset over the sort key alone, and can be remembered once
+per catalogue version (``remember``), after which the page costs what a cursor costs.
 """
 import math
 from dataclasses import dataclass
@@ -72,12 +74,15 @@ class KeysetPage:
         return iter(self.items)
 
 
-def keyset_paginate(stmt, key, args, per_page, row_key=None, total=None, unique=True):
+def keyset_paginate(stmt, key, args, per_page, row_key=None, total=None, unique=True,
+                    remember=None):
     """One page of ``stmt`` (already filtered, not ordered) by keyset ``key``.
 
     ``args`` is the query string: ``page`` (number shown), ``after``/``before`` (cursors).
     ``row_key(item)`` gives ``(sort value, id)`` of an item. ``total`` may be given (e.g. from a
-    cache); otherwise it is counted.
+    cache); otherwise it is counted. ``remember(name, compute)``, e.g. ``cached_count`` under a
+    name that says which statement this is, keeps where each ``?page=N`` starts; without it a
+    page number is answered with an offset.
     """
     from .browse import page_number
 
@@ -86,20 +91,38 @@ def keyset_paginate(stmt, key, args, per_page, row_key=None, total=None, unique=
     before = decode_cursor(args.get("before"), key) if after is None else None
     if total is None:
         total = count_rows(stmt)
-    if after is not None:
+    skip = (page - 1) * per_page
+    if after is None and before is None and skip and remember is not None:
+        # Page N starts after the last row of page N - 1: the same rows the offset would give.
+        after = remember(("page start", skip), lambda: page_start(stmt, key, skip))
+    if after == NO_ROWS:
+        items = []
+    elif after is not None:
         query = stmt.where(key.beyond(*after)).order_by(*key.order_by()).limit(per_page)
         items = _fetch(query, unique)
     elif before is not None:
         query = stmt.where(key.beyond(*before, reverse=True)).order_by(*key.order_by(reverse=True)).limit(per_page)
         items = list(reversed(_fetch(query, unique)))
     else:
-        query = stmt.order_by(*key.order_by()).limit(per_page).offset((page - 1) * per_page)
-        items = _fetch(query, unique)
+        items = _fetch(stmt.order_by(*key.order_by()).limit(per_page).offset(skip), unique)
     next_args = prev_args = {}
     if items:
         next_args = {"after": encode_cursor(*row_key(items[-1]))}
         prev_args = {"before": encode_cursor(*row_key(items[0]))}
     return KeysetPage(items, page, per_page, total, next_args, prev_args)
+
+
+#: ``page_start`` of a page past the last row (not None, which a cache would take for "unknown").
+NO_ROWS = ()
+
+
+def page_start(stmt, key, skip):
+    """``(sort value, id)`` of the row ``skip`` rows into ``stmt`` in ``key``'s order, the last row
+    before the page that starts there; ``NO_ROWS`` when there are not that many rows."""
+    edge = (stmt.with_only_columns(key.column, key.id_column, maintain_column_froms=True)
+            .order_by(*key.order_by()).offset(skip - 1).limit(1))
+    row = db.session.execute(edge).first()
+    return tuple(row) if row is not None else NO_ROWS
 
 
 def _fetch(query, unique):

@@ -4,8 +4,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..catalog import browse
-from ..catalog.caching import cached_page
-from ..catalog.paging import keyset_paginate
+from ..catalog.caching import cached_count, cached_page
+from ..catalog.paging import count_rows, keyset_paginate
 from ..catalog.models import Product
 from ..catalog.sellable import sellable_products
 from ..clock import today_wita
@@ -38,11 +38,14 @@ def village_detail(slug):
     if village is None:
         abort(404)
     today = today_wita()
+    stmt = (sellable_products(today).where(Product.village_id == village.id)
+            .options(selectinload(Product.photos)))
+    name = ("village", village.id, str(today))
     products = keyset_paginate(
-        sellable_products(today).where(Product.village_id == village.id)
-        .options(selectinload(Product.photos)),
-        browse.KEYS["newest"], request.args, current_app.config["CATALOG_PAGE_SIZE"],
-        row_key=lambda p: (p.created_at, p.id))
+        stmt, browse.KEYS["newest"], request.args, current_app.config["CATALOG_PAGE_SIZE"],
+        row_key=lambda p: (p.created_at, p.id),
+        total=cached_count(name, lambda: count_rows(stmt)),
+        remember=lambda page, find: cached_count(name + (page,), find))
     papers = village_wide_papers(village.id, today)
     issuers = {paper.id: issuer(paper, village.regency_name) for paper in papers}
     return render_template("villages/detail.html", village=village, products=products,
