@@ -92,3 +92,23 @@ def test_page_start_is_found_again_when_the_catalogue_changes(app, client):
     newer = make_product(village, "kerajinan")  # moves the catalogue version
     assert CARD.findall(client.get("/produk?page=2").get_data(as_text=True)) == [first[2].slug, first[1].slug]
     assert CARD.findall(client.get("/produk?page=1").get_data(as_text=True)) == [newer.slug, first[3].slug]
+
+
+@pytest.mark.parametrize("args", ["", "kabupaten=53.07", "kategori=tenun", "kabupaten=53.09&urut=name",
+                                  "halal=halal", "q=tenun"])
+def test_catalogue_totals_count_what_is_listed(app, client, count_cache, args):
+    """With no filter or only a regency the total is summed from the village ranking."""
+    from .factories import make_sellable_food
+
+    app.config["CATALOG_PAGE_SIZE"] = 100
+    sikka = make_certified_village(regency_code="53.07")
+    ngada = make_certified_village(regency_code="53.09")
+    for village in (sikka, ngada, sikka):
+        make_product(village, "tenun")
+        make_sellable_food(village)
+        make_product(village, "kopi")  # not sellable
+    make_product(make_certified_village(regency_code="53.07", active=False), "tenun")
+    html = client.get(f"/produk?{args}").get_data(as_text=True)
+    listed = len(CARD.findall(html))
+    assert listed > 0
+    assert re.search(rf"\b{listed} (produk|products?)\b", html), args

@@ -126,3 +126,36 @@ def test_search_by_words_of_a_village_that_is_not_active_finds_nothing(client):
     db.session.commit()
     html = client.get("/cari?q=watuwawer").get_data(as_text=True)
     assert 'href="/produk/' not in html and f'href="/desa/{village.slug}"' not in html
+
+
+def test_home_and_village_list_rank_villages_as_the_counting_query_does(app, client, count_cache):
+    """Most products on sale first, then by name; one regency's villages keep that order."""
+    import re
+
+    villages = [make_certified_village(name=f"Desa {i % 7:02d}", regency_code="53.09" if i % 3 else "53.07")
+                for i in range(33)]
+    for i, village in enumerate(villages[:12]):
+        for _ in range(i % 4):
+            make_product(village, "tenun")
+    make_product(villages[20], "kopi")  # food without papers: counts for nothing
+    by_sql = [(v.slug, n) for v, n in db.session.execute(browse.villages_with_counts()).all()]
+    assert [(v.slug, n) for v, n in browse.top_villages(6)] == by_sql[:6]
+    for _ in range(2):  # counted, then (with the count cache) remembered
+        listed = []
+        for page in (1, 2, 3):
+            html = client.get(f"/desa?page={page}").get_data(as_text=True)
+            listed += re.findall(r'href="/desa/([^"]+)"><strong>', html)
+        assert listed == [slug for slug, _ in by_sql]
+        ngada = re.findall(r'href="/desa/([^"]+)"><strong>',
+                           client.get("/desa?kabupaten=53.09").get_data(as_text=True))
+        assert ngada == [slug for slug, _ in db.session.execute(
+            browse.villages_with_counts(regency="53.09", columns=(Village.slug,))).all()]
+        home = client.get("/").get_data(as_text=True)
+        shown = [s for s in re.findall(r'href="/desa/([^"]+)"', home) if s.startswith("desa-")]
+        assert shown == [slug for slug, _ in by_sql[:6]]
+
+
+@pytest.fixture(params=[False, True], ids=["counted", "remembered"])
+def count_cache(request, app):
+    app.config["COUNT_CACHE"] = request.param
+    return request.param

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import Integer, and_, func, literal, or_, select, union_all
-from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -16,7 +15,7 @@ from ..villages.models import Village
 from ..villages.regions import REGENCIES
 from .caching import cached_count
 from .models import Category, Product
-from .paging import SortKey, count_rows, keyset_paginate
+from .paging import KeysetPage, SortKey, count_rows, keyset_paginate
 from .sellable import sellable_condition, sellable_products
 
 SORTS = {
@@ -211,28 +210,16 @@ def paginate_catalog(f, per_page, args, on=None):
     ``?page=N`` starts, found once per catalogue version."""
     stmt = catalog_statement(f, on).order_by(None)
     signature = repr(astuple(f)[:5] + (f.q, str(on)))
-    total = cached_count(("catalogue", signature), lambda: count_rows(stmt))
+    if f.category or f.village or f.halal or f.q:
+        total = cached_count(("catalogue", signature), lambda: count_rows(stmt))
+    else:
+        # The whole catalogue or one regency's: the sum of the villages' counts, which the home
+        # page and the village list need too (one pass of the rule per version, not two).
+        total = sum(n for _, regency, n in village_ranking(on) if f.regency in (None, regency))
     attribute = _KEY_ATTRIBUTES[f.sort]
     return keyset_paginate(stmt, KEYS[f.sort], args, per_page, total=total,
                            row_key=lambda p: (getattr(p, attribute), p.id),
                            remember=lambda name, find: cached_count(("catalogue", signature, name), find))
-
-
-class RowPagination(SelectPagination):
-    """Pagination whose items are whole rows, e.g. ``(village, product_count)``."""
-
-    def _query_items(self):
-        stmt = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
-        return list(self._query_args["session"].execute(stmt).all())
-
-
-def paginate(stmt, page, per_page):
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
-
-
-def paginate_rows(stmt, page, per_page):
-    return RowPagination(select=stmt, session=db.session(), page=page, per_page=per_page,
-                         error_out=False, count=True)
 
 
 def all_categories():
@@ -254,8 +241,9 @@ def active_villages(regency=None):
     return villages if len(villages) <= VILLAGE_CHOICES_MAX else []
 
 
-def villages_with_counts(regency=None, on=None, search=None):
-    """Active villages with how many sellable products each has, as (village, count) rows.
+def villages_with_counts(regency=None, on=None, search=None, columns=(Village,)):
+    """Active villages with how many sellable products each has, as (village, count) rows, most
+    first, then by name (or rows of ``columns`` and the count).
 
     With a regency or search words, only the products of the villages shown are counted, and
     the villages are found once (the search's words from the trigram indexes on PostgreSQL).
@@ -264,8 +252,8 @@ def villages_with_counts(regency=None, on=None, search=None):
     if regency:
         conditions.append(Village.regency_code == regency)
     if search:
-        columns = _VILLAGE_COLUMNS + (Village.story,)
-        conditions += [or_(*(_contains(c, t) for c in columns)) for t in search_terms(search)]
+        held_in = _VILLAGE_COLUMNS + (Village.story,)
+        conditions += [or_(*(_contains(c, t) for c in held_in)) for t in search_terms(search)]
     counts = (select(Product.village_id, func.count().label("n"))
               .join(Product.village).join(Product.category)
               .where(sellable_condition(on)))
@@ -277,10 +265,11 @@ def villages_with_counts(regency=None, on=None, search=None):
     counts = counts.group_by(Product.village_id).subquery()
     n = func.coalesce(counts.c.n, 0)
     return (
-        select(Village, n)
+        select(*columns, n)
+        .select_from(Village)
         .outerjoin(counts, counts.c.village_id == Village.id)
         .where(*conditions)
-        .order_by(n.desc(), Village.name)
+        .order_by(n.desc(), Village.name, Village.id)  # the id: villages may share a name
     )
 
 
@@ -304,3 +293,36 @@ def search_villages(q, on=None, limit=6):
     villages = {v.id: v for v in db.session.scalars(
         select(Village).where(Village.id.in_([village_id for village_id, _ in ranking])))}
     return [(villages[village_id], n) for village_id, n in ranking if village_id in villages]
+
+
+def village_ranking(on=None):
+    """Every active village as ``(id, regency code, products on sale)``, most products first,
+    then by name: the order of the home page's villages and of the village list.
+
+    Counted once per catalogue version: it is one pass of the listing rule over the whole
+    catalogue (at national scale, 100,000 products), which no single page should pay for.
+    """
+    stmt = villages_with_counts(on=on, columns=(Village.id, Village.regency_code))
+    return cached_count(("village ranking", str(on)),
+                        lambda: [tuple(row) for row in db.session.execute(stmt)])
+
+
+def _load_ranked(rows):
+    """``(village, count)`` for ranking rows ``(id, regency code, count)``, in their order."""
+    if not rows:
+        return []
+    villages = {v.id: v for v in db.session.scalars(
+        select(Village).where(Village.id.in_([village_id for village_id, _, _ in rows])))}
+    return [(villages[village_id], n) for village_id, _, n in rows if village_id in villages]
+
+
+def top_villages(limit, on=None):
+    """The ``limit`` villages with most products on sale, as (village, count) rows."""
+    return _load_ranked(village_ranking(on)[:limit])
+
+
+def village_page(regency, page, per_page, on=None):
+    """One page of the village list (all of NTT or one regency) in ranking order."""
+    rows = [row for row in village_ranking(on) if regency is None or row[1] == regency]
+    items = _load_ranked(rows[(page - 1) * per_page:page * per_page])
+    return KeysetPage(items, page, per_page, len(rows), {}, {})

@@ -23,7 +23,7 @@ def home():
         sellable_products(today).options(selectinload(Product.photos))
         .order_by(*browse.SORTS["newest"]).limit(8)
     ).unique().all()
-    villages = db.session.execute(browse.villages_with_counts(on=today).limit(6)).all()
+    villages = browse.top_villages(6, on=today)
     return render_template("catalog/home.html", products=products, villages=villages)
 
 

@@ -24,8 +24,7 @@ def village_list():
     regency = request.args.get("kabupaten") or request.args.get("regency")
     if regency not in REGENCIES:
         regency = None
-    page = browse.paginate_rows(browse.villages_with_counts(regency=regency),
-                                browse.page_number(request.args), 30)
+    page = browse.village_page(regency, browse.page_number(request.args), 30)
     return render_template("villages/list.html", page=page, regency=regency, regencies=REGENCIES)
 
 
