@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Integer, and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import selectinload
 
+from ..clock import today_wita
 from ..extensions import db
 from ..villages.models import Village
 from ..villages.regions import REGENCIES
@@ -284,6 +285,7 @@ def search_villages(q, on=None, limit=6):
     Which villages and in what order is counted once per catalogue version (their products are
     checked against the listing rule); after that a request only loads the villages shown.
     """
+    on = on or today_wita()
     stmt = villages_with_counts(on=on, search=q).limit(limit)
     counted = []
 
@@ -306,6 +308,7 @@ def village_ranking(on=None):
     Counted once per catalogue version: it is one pass of the listing rule over the whole
     catalogue (at national scale, 100,000 products), which no single page should pay for.
     """
+    on = on or today_wita()  # one entry whether a page names today or leaves it to the rule
     stmt = villages_with_counts(on=on, columns=(Village.id, Village.regency_code))
     return cached_count(("village ranking", str(on)),
                         lambda: [tuple(row) for row in db.session.execute(stmt)])
