@@ -220,7 +220,8 @@ def paginate_catalog(f, per_page, args, on=None):
     else:
         # The whole catalogue or one regency's: the sum of the villages' counts, which the home
         # page and the village list need too (one pass of the rule per version, not two).
-        total = sum(n for _, regency, n in village_ranking(on) if f.regency in (None, regency))
+        total = cached_count(("catalogue", signature), lambda: sum(
+            n for _, regency, n in village_ranking(on) if f.regency in (None, regency)))
     attribute = _KEY_ATTRIBUTES[f.sort]
     return keyset_paginate(stmt, KEYS[f.sort], args, per_page, total=total,
                            row_key=lambda p: (getattr(p, attribute), p.id),
@@ -286,11 +287,10 @@ def search_villages(q, on=None, limit=6):
     checked against the listing rule); after that a request only loads the villages shown.
     """
     on = on or today_wita()
-    stmt = villages_with_counts(on=on, search=q).limit(limit)
     counted = []
 
     def rank():
-        counted.extend(db.session.execute(stmt).all())
+        counted.extend(db.session.execute(villages_with_counts(on=on, search=q).limit(limit)).all())
         return [(village.id, n) for village, n in counted]
 
     ranking = cached_count(("search villages", q, str(on), limit), rank)
@@ -309,9 +309,12 @@ def village_ranking(on=None):
     catalogue (at national scale, 100,000 products), which no single page should pay for.
     """
     on = on or today_wita()  # one entry whether a page names today or leaves it to the rule
-    stmt = villages_with_counts(on=on, columns=(Village.id, Village.regency_code))
-    return cached_count(("village ranking", str(on)),
-                        lambda: [tuple(row) for row in db.session.execute(stmt)])
+
+    def rank():
+        stmt = villages_with_counts(on=on, columns=(Village.id, Village.regency_code))
+        return [tuple(row) for row in db.session.execute(stmt)]
+
+    return cached_count(("village ranking", str(on)), rank)
 
 
 def _load_ranked(rows):
