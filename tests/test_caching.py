@@ -254,3 +254,41 @@ def test_writers_of_different_products_never_deadlock_on_the_version(cached_app)
     db.session.expire_all()
     assert db.session.scalars(select(Product.stock).where(Product.id.in_(ids))).all() == [970] * 4
     assert _version() >= before + 60
+
+
+def _versions():
+    db.session.expire_all()
+    state = db.session.get(CatalogueState, 1)
+    return state.version, state.listing_version
+
+
+def test_an_order_moves_the_page_version_but_keeps_the_listing_counts(cached_app, client):
+    """Stock alone changes what a page shows (so the page is rendered again) but not what is
+    listed: totals, page starts and rankings kept per listing version stay valid."""
+    product = make_sellable_food(stock=5)
+    page, listing = _versions()
+    db.session.execute(text("UPDATE products SET stock = stock - 1 WHERE id = :id"), {"id": product.id})
+    db.session.commit()
+    assert _versions()[0] > page and _versions()[1] == listing
+    product = db.session.get(Product, product.id)
+    product.stock = 2  # through the ORM: updated_at moves with it, still stock alone
+    db.session.commit()
+    assert _versions()[1] == listing
+    product.price_idr = 91000
+    product.stock = 1
+    db.session.commit()
+    assert _versions()[1] > listing
+    listing = _versions()[1]
+    product.published = False
+    db.session.commit()
+    assert _versions()[1] > listing
+
+
+def test_the_sqlite_listing_trigger_watches_every_product_column_but_stock(app, backend):
+    """On SQLite the listing trigger names the product columns it watches: a column added to
+    products must be added there too (on PostgreSQL the trigger compares whole rows)."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL compares the whole row less stock and updated_at")
+    sql = db.session.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'products_listing_update'"))
+    watched = set(re.findall(r"OLD\.(\w+) IS NOT NEW\.", sql))
+    assert watched == {c.name for c in Product.__table__.columns} - {"stock", "updated_at"}

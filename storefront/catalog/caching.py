@@ -18,6 +18,7 @@ look-up and the version query.
 import hashlib
 from datetime import datetime, time, timezone
 from functools import wraps
+from typing import NamedTuple
 
 from flask import current_app, g, make_response, request, session
 from flask_wtf.csrf import generate_csrf
@@ -38,34 +39,45 @@ PLACEHOLDER = b"\x00csrf\x00"
 STORABLE = "storefront.page_cache.storable"
 
 #: The one statement that reads the version, from a request's session or from the front.
-VERSION_QUERY = select(CatalogueState.version, CatalogueState.changed_at).where(CatalogueState.id == 1)
+VERSION_QUERY = (select(CatalogueState.version, CatalogueState.listing_version, CatalogueState.changed_at)
+                 .where(CatalogueState.id == 1))
+
+
+class Version(NamedTuple):
+    #: What a page shows: every catalogue change, and today's WITA date.
+    page: str
+    #: What is listed: the same, but not a product's stock alone.
+    listing: str
+    last_modified: datetime
+
 
 def version_of(row):
-    """``(version, last modified)`` from a ``VERSION_QUERY`` row and today's WITA date."""
-    counter, changed_at = row if row is not None else (0, None)
+    """The ``Version`` of a ``VERSION_QUERY`` row on today's WITA date."""
+    counter, listing, changed_at = row if row is not None else (0, 0, None)
     today = today_wita()
     midnight = datetime.combine(today, time(), WITA).astimezone(timezone.utc)
     if isinstance(changed_at, str):  # read raw from SQLite by the front
         changed_at = datetime.fromisoformat(changed_at)
     stamps = [as_utc(changed_at)] if changed_at is not None else []
-    return f"{counter}|{today.isoformat()}", max(stamps + [midnight]).replace(microsecond=0)
+    return Version(f"{counter}|{today.isoformat()}", f"{listing}|{today.isoformat()}",
+                   max(stamps + [midnight]).replace(microsecond=0))
 
 
 def catalogue_version():
-    """``(version string, last modified)`` of everything the public pages show; one query,
-    asked once per request."""
+    """The ``Version`` of everything the public pages show; one query, asked once per request."""
     if "catalogue_version" not in g:
         g.catalogue_version = version_of(db.session.execute(VERSION_QUERY).first())
     return g.catalogue_version
 
 
 def cached_count(name, compute):
-    """A count over the catalogue (e.g. a filtered total), computed once per catalogue version
-    per process: counting 100,000 products against the listing rule is the slow part of a page."""
+    """A value computed over what is listed (a filtered total, where page N starts, a ranking of
+    villages), kept once per listing version per process: counting 100,000 products against the
+    listing rule is the slow part of a page, and an order (which changes stock alone) keeps it."""
     if not current_app.config.get("COUNT_CACHE", not current_app.testing):
         return compute()
     counts = current_app.extensions["page_cache"].counts
-    key = (catalogue_version()[0], name)
+    key = (catalogue_version().listing, name)
     value = counts.get(key)
     if value is None:
         value = compute()
@@ -107,7 +119,7 @@ def cached_page(view):
             response.cache_control.private = True
             response.cache_control.no_cache = True
             return response
-        version, last_modified = catalogue_version()
+        version, _, last_modified = catalogue_version()
         key = page_key(request.environ, request.cookies.get(LANG_COOKIE), current_app.config)
         etag = page_etag(version, key)
         if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):

@@ -151,7 +151,7 @@ class PageCacheFront:
         if not self._reader:
             return None
         try:
-            return version_of(self._reader.read())[0]
+            return version_of(self._reader.read()).page
         except Exception:  # noqa: BLE001 - Flask answers instead, with its own error page
             return None
 

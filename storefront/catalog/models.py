@@ -109,6 +109,7 @@ class CatalogueState(db.Model):
     product list, whoever writes them (the shop, an import, SQL by hand). On PostgreSQL the
     triggers are deferred to commit time, so the new number becomes visible together with the
     change it announces, and two transactions never take the row in opposite order.
+    ``listing_version`` moves on the same changes except a product's stock alone.
     """
 
     __tablename__ = "catalogue_state"
@@ -117,5 +118,8 @@ class CatalogueState(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: Moves on every committed change of the catalogue; never goes back.
     version: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Moves when what is listed may have changed: not when only a product's stock did (every
+    #: order changes stock; counts and rankings over the catalogue need not be redone for it).
+    listing_version: Mapped[int] = mapped_column(BigInteger, default=0)
     #: When it last moved (UTC): the pages' Last-Modified.
     changed_at = mapped_column(DateTime(timezone=True), default=now_utc)
