@@ -360,13 +360,14 @@ def render(r):
              f"{r['machine']['memory_gb']} GB. wrk -t2 -c{CONNECTIONS} -d{DURATION}s on loopback; "
              f"gunicorn.conf.py settings. National scale: {v} villages, {p} products, {k} order lines.",
              "", "### Throughput (anonymous, no cookies)"]
-    rows = [["ceiling (hello)", "—", f"{ceiling:.0f}", f"{r['throughput']['ceiling']['p50_ms']:.1f}",
-             f"{r['throughput']['ceiling']['p99_ms']:.1f}", "1.00", 0]]
+    rows = [["ceiling (hello), mean", "—", f"{ceiling:.0f}", f"{r['throughput']['ceiling']['p50_ms']:.1f}",
+             f"{r['throughput']['ceiling']['p99_ms']:.1f}", "", "1.00", 0]]
     for scale in ("demo", "national"):
         for page, w in r["throughput"][scale].items():
             rows.append([page, scale, f"{w['rps']:.0f}", f"{w['p50_ms']:.1f}", f"{w['p99_ms']:.1f}",
-                         f"{w['rps'] / ceiling:.2f}", w["errors"]])
-    parts.append(table(rows, ["page", "data", "req/s", "p50 ms", "p99 ms", "× ceiling", "non-2xx"]))
+                         f"{w['ceiling_rps']:.0f}", f"{w['rps'] / w['ceiling_rps']:.2f}", w["errors"]])
+    parts.append(table(rows, ["page", "data", "req/s", "p50 ms", "p99 ms", "ceiling req/s (beside)",
+                              "× ceiling", "non-2xx"]))
     parts += ["", "### Growth: uncached server time per page (test client, median) and SQL statements"]
     rows = []
     for page, demo in r["inprocess"]["demo"].items():
@@ -403,32 +404,47 @@ def main():
     for scale, url in (("demo", demo_url), ("national", national_url)):
         log(f"in-process timings and query counts: {scale}")
         r["inprocess"][scale] = in_process(url, paths[scale])
-    log("ceiling: hello app")
-    with Server("bench.hello:app", 8190):
-        r["throughput"]["ceiling"] = wrk(8190, "/")
-    for scale, url, port in (("demo", demo_url, 8191), ("national", national_url, 8192)):
-        with Server("wsgi:app", port, url):
-            r["throughput"][scale] = {}
-            for page, path in paths[scale].items():
-                if page == "catalogue p.3":
-                    continue
-                log(f"wrk {scale} {page} {path}")
-                r["throughput"][scale][page] = wrk(port, path)
-            # A buyer who has seen a product page comes back with the session cookie it set.
-            _, headers, _ = get(port, paths[scale]["product"])
-            session = headers.get("Set-Cookie", "").split(";", 1)[0]
-            log(f"wrk {scale} product, returning buyer")
-            r["throughput"][scale]["product, returning buyer"] = wrk(port, paths[scale]["product"], session)
-            if scale == "demo":
-                _, _, product_page = get(port, paths["demo"]["product"])
-                proof = re.search(r'href="(/verifikasi/[A-Z0-9]+)"', product_page.decode()).group(1)
-                public = {"home": "/", "catalogue": "/produk", "product": paths["demo"]["product"],
-                          "villages": "/desa", "village": paths["demo"]["village"],
-                          "search": "/cari?q=kopi", "proof": proof, "cart": "/keranjang",
-                          "sign-in": "/masuk", "sign-up": "/daftar"}
-                r["weight"] = page_weight(port, public)
-                log("lighthouse")
-                r["lighthouse"] = lighthouse(port, {k: public[k] for k in ("home", "catalogue", "product", "cart")})
+    # The machine's speed drifts (a shared VM): the ceiling is measured right before and right
+    # after each page, and each page's ratio is to the mean of the two beside it.
+    hello = Server("bench.hello:app", 8190)
+    ceilings = []
+
+    def measure(port, path, cookie=None):
+        result = wrk(port, path, cookie)
+        ceilings.append(wrk(8190, "/"))
+        result["ceiling_rps"] = (ceilings[-2]["rps"] + ceilings[-1]["rps"]) / 2
+        return result
+
+    try:
+        ceilings.append(wrk(8190, "/"))
+        for scale, url, port in (("demo", demo_url, 8191), ("national", national_url, 8192)):
+            with Server("wsgi:app", port, url):
+                r["throughput"][scale] = {}
+                for page, path in paths[scale].items():
+                    if page == "catalogue p.3":
+                        continue
+                    log(f"wrk {scale} {page} {path}")
+                    r["throughput"][scale][page] = measure(port, path)
+                # A buyer who has seen a product page comes back with the session cookie it set.
+                _, headers, _ = get(port, paths[scale]["product"])
+                session = headers.get("Set-Cookie", "").split(";", 1)[0]
+                log(f"wrk {scale} product, returning buyer")
+                r["throughput"][scale]["product, returning buyer"] = measure(port, paths[scale]["product"], session)
+                if scale == "demo":
+                    _, _, product_page = get(port, paths["demo"]["product"])
+                    proof = re.search(r'href="(/verifikasi/[A-Z0-9]+)"', product_page.decode()).group(1)
+                    public = {"home": "/", "catalogue": "/produk", "product": paths["demo"]["product"],
+                              "villages": "/desa", "village": paths["demo"]["village"],
+                              "search": "/cari?q=kopi", "proof": proof, "cart": "/keranjang",
+                              "sign-in": "/masuk", "sign-up": "/daftar"}
+                    r["weight"] = page_weight(port, public)
+                    log("lighthouse")
+                    r["lighthouse"] = lighthouse(port, {k: public[k] for k in ("home", "catalogue", "product", "cart")})
+    finally:
+        hello.stop()
+    r["throughput"]["ceiling"] = {key: sum(c[key] for c in ceilings) / len(ceilings)
+                                  for key in ("rps", "p50_ms", "p99_ms")}
+    r["throughput"]["ceiling"]["runs"] = [round(c["rps"]) for c in ceilings]
     log("checkout")
     pg_url, sqlite_url = fresh_checkout_databases()
     for name, url, port in (("PostgreSQL", pg_url, 8193), ("SQLite", sqlite_url, 8194)):
