@@ -11,7 +11,7 @@ from storefront.extensions import db
 from storefront.legality.models import Certificate
 
 from .conftest import csrf_token
-from .factories import make_certified_village, make_product, make_sellable_food, make_user, sign_in
+from .factories import make_certified_village, make_sellable_food, make_user, sign_in
 
 
 @pytest.fixture

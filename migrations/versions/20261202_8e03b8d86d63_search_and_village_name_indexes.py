@@ -16,7 +16,6 @@ declare them (see ``TRIGRAM_INDEXES`` in storefront/catalog/browse.py and the sc
 name (storefront/catalog/browse.py, ``active_villages``), on both databases.
 """
 from alembic import op
-import sqlalchemy as sa
 
 
 revision = '8e03b8d86d63'
