@@ -294,11 +294,7 @@ def search_villages(q, on=None, limit=6):
         return [(village.id, n) for village, n in counted]
 
     ranking = cached_count(("search villages", q, str(on), limit), rank)
-    if counted or not ranking:
-        return counted
-    villages = {v.id: v for v in db.session.scalars(
-        select(Village).where(Village.id.in_([village_id for village_id, _ in ranking])))}
-    return [(villages[village_id], n) for village_id, n in ranking if village_id in villages]
+    return counted or _load_ranked(ranking)
 
 
 def village_ranking(on=None):
@@ -317,22 +313,23 @@ def village_ranking(on=None):
     return cached_count(("village ranking", str(on)), rank)
 
 
-def _load_ranked(rows):
-    """``(village, count)`` for ranking rows ``(id, regency code, count)``, in their order."""
-    if not rows:
+def _load_ranked(ranking):
+    """``(village, count)`` for ``(village id, count)`` pairs, in their order; one query."""
+    if not ranking:
         return []
     villages = {v.id: v for v in db.session.scalars(
-        select(Village).where(Village.id.in_([village_id for village_id, _, _ in rows])))}
-    return [(villages[village_id], n) for village_id, _, n in rows if village_id in villages]
+        select(Village).where(Village.id.in_([village_id for village_id, _ in ranking])))}
+    return [(villages[village_id], n) for village_id, n in ranking if village_id in villages]
 
 
 def top_villages(limit, on=None):
     """The ``limit`` villages with most products on sale, as (village, count) rows."""
-    return _load_ranked(village_ranking(on)[:limit])
+    return _load_ranked([(village_id, n) for village_id, _, n in village_ranking(on)[:limit]])
 
 
 def village_page(regency, page, per_page, on=None):
     """One page of the village list (all of NTT or one regency) in ranking order."""
-    rows = [row for row in village_ranking(on) if regency is None or row[1] == regency]
+    rows = [(village_id, n) for village_id, village_regency, n in village_ranking(on)
+            if regency in (None, village_regency)]
     items = _load_ranked(rows[(page - 1) * per_page:page * per_page])
     return KeysetPage(items, page, per_page, len(rows), {}, {})
