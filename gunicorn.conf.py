@@ -18,7 +18,12 @@ preload_app = True
 max_requests = 10000
 max_requests_jitter = 1000
 accesslog = "-"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Secrets in URLs (reset and invitation links, feed addresses, order links) never reach the log.
+logger_class = "storefront.access_log.RedactingLogger"
+# gunicorn believes no X-Forwarded-* header: the app's ProxyFix does, for exactly
+# TRUSTED_PROXY_HOPS proxies (README, "Production"), so there is one place that decides.
+forwarded_allow_ips = ""
+secure_scheme_headers = {}
 
 
 def post_fork(server, worker):

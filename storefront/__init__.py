@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,12 +27,13 @@ def create_app(config=None):
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import i18n, security_headers, web
+    from . import access_log, i18n, security_headers, web
     from .cart import models as _cart_models  # noqa: F401  (tables known to migrations)
     from .orders import models as _order_models  # noqa: F401
     from .payments import models as _payment_models  # noqa: F401
     from .outbox import models as _outbox_models  # noqa: F401
 
+    access_log.init_app(app)
     i18n.init_app(app)
     web.init_app(app)
     security_headers.init_app(app)
@@ -65,5 +67,10 @@ def create_app(config=None):
     from .catalog import front
 
     cli.init_app(app)
-    front.init_app(app)  # outermost: a stored page is answered before Flask runs
+    front.init_app(app)  # a stored page is answered before Flask runs
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        # Outermost: the client's address and scheme as the trusted proxies saw them. With no
+        # hops configured, X-Forwarded-* headers are ignored (a client could write any).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
     return app

@@ -3,9 +3,12 @@
 SQLite under ``instance/`` is the default so that a fresh clone runs with no
 set-up; ``DATABASE_URL`` switches to PostgreSQL in production.
 """
+import math
 import os
 import secrets
+from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 #: Secret keys that must never protect a production shop.
 KNOWN_WEAK_KEYS = {"", "dev", "development", "secret", "changeme", "change-me", "please-change-me"}
@@ -13,6 +16,71 @@ KNOWN_WEAK_KEYS = {"", "dev", "development", "secret", "changeme", "change-me", 
 
 class ConfigError(RuntimeError):
     """The app was started with settings it must refuse."""
+
+
+#: Host names a development server also answers to (``make run`` on this machine).
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+#: Shannon estimate a production SECRET_KEY must reach: ``token_hex(32)`` gives about 240,
+#: ``token_hex(16)`` (128 random bits in 32 characters) about 115, ``"a" * 32`` none.
+MIN_KEY_BITS = 96
+
+
+def _flag(value):
+    return str(value or "").lower() in ("1", "true", "yes", "on")
+
+
+def secret_key_problem(key):
+    """Why ``key`` cannot protect a production shop, or None.
+
+    Length alone is not enough: ``"a" * 32`` is long and guessable. The key must be 32+ characters,
+    not a known default, not one short piece repeated, and its characters must carry at least
+    ``MIN_KEY_BITS`` bits by a Shannon estimate (the characters' spread times the length)."""
+    key = key or ""
+    if not key:
+        return "is missing"
+    if key.lower() in KNOWN_WEAK_KEYS or len(key) < 32:
+        return "is too short or a known default (at least 32 random characters)"
+    if any(key == (key[:size] * (len(key) // size + 1))[:len(key)] for size in range(1, len(key) // 2 + 1)):
+        return "is one short piece repeated"
+    steps = sum(abs(ord(a) - ord(b)) == 1 for a, b in zip(key, key[1:]))
+    if steps * 2 >= len(key):
+        return "is a run of neighbouring characters (abcd..., 1234...)"
+    counts = Counter(key)
+    bits = -sum(n * math.log2(n / len(key)) for n in counts.values())
+    if bits < MIN_KEY_BITS:
+        return f"carries too little randomness (about {bits:.0f} bits, at least {MIN_KEY_BITS} needed)"
+    return None
+
+
+def public_url(value):
+    """``PUBLIC_URL`` checked and without a trailing slash: http(s), a host, no query or fragment."""
+    value = (value or "").strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or parts.username or parts.password:
+        raise ConfigError(f"PUBLIC_URL must look like https://shop.example (got {value!r}).")
+    return value
+
+
+def trusted_hosts(public, extra="", loopback=False):
+    """The host names requests may carry: PUBLIC_URL's, ``EXTRA_HOSTS``, and in development the
+    loopback names. Anything else gets 400 before a view runs."""
+    hostname = urlsplit(public).hostname
+    hosts = [f"[{hostname}]" if ":" in hostname else hostname]
+    hosts += [name.strip().lower() for name in (extra or "").split(",") if name.strip()]
+    if loopback:
+        hosts += [name for name in LOOPBACK_NAMES if name not in hosts]
+    return hosts
+
+
+def _hops(value):
+    try:
+        hops = int(value)
+    except (TypeError, ValueError):
+        hops = -1
+    if not 0 <= hops <= 5:
+        raise ConfigError(f"TRUSTED_PROXY_HOPS must be a number of proxies from 0 to 5 (got {value!r}).")
+    return hops
 
 
 def normalise_database_url(url):
@@ -64,8 +132,13 @@ def load_config(app, overrides=None):
     cfg["MAIL_PASSWORD"] = env.get("MAIL_PASSWORD") or None
     cfg["MAIL_STARTTLS"] = env.get("MAIL_STARTTLS", "").lower() in ("1", "true", "yes")
     cfg["MAIL_TIMEOUT"] = int(env.get("MAIL_TIMEOUT", 20))
-    # Links in e-mails and webhooks sent outside a request (the outbox worker, cron jobs).
-    cfg["PUBLIC_URL"] = (env.get("PUBLIC_URL") or f"http://127.0.0.1:{env.get('PORT', '5000')}").rstrip("/")
+    # The shop's own address: every absolute link that leaves a request (mail, webhook, QR label,
+    # feed, API) is built on it, never on the request's Host header. Required in production.
+    cfg["PUBLIC_URL"] = env.get("PUBLIC_URL") or None
+    #: Extra host names the shop answers to besides PUBLIC_URL's (comma-separated).
+    cfg["EXTRA_HOSTS"] = env.get("EXTRA_HOSTS", "")
+    #: Proxies in front of the app whose X-Forwarded-For/-Proto may be believed (nginx: 1).
+    cfg["TRUSTED_PROXY_HOPS"] = env.get("TRUSTED_PROXY_HOPS", "0")
     cfg["ACK_DEADLINE_HOURS"] = int(env.get("ACK_DEADLINE_HOURS", 48))
     # Village webhooks must be HTTPS; plain http to loopback only for local trials.
     cfg["OUTBOX_ALLOW_HTTP"] = env.get("OUTBOX_ALLOW_HTTP", "").lower() in ("1", "true", "yes")
@@ -97,23 +170,38 @@ def load_config(app, overrides=None):
     cfg["REMEMBER_COOKIE_SAMESITE"] = "Lax"
     # Rate limits (Flask-Limiter): Redis when REDIS_URL is set, else per-process memory.
     cfg["REDIS_URL"] = env.get("REDIS_URL") or None
+    #: Production without Redis only when chosen knowingly: each process then counts alone.
+    cfg["ALLOW_PER_PROCESS_LIMITS"] = _flag(env.get("ALLOW_PER_PROCESS_LIMITS"))
     cfg["RATELIMIT_ENABLED"] = env.get("RATELIMIT_ENABLED", "1").lower() not in ("0", "false", "no")
     if overrides:
         cfg.update(overrides)
 
     production = cfg["STOREFRONT_ENV"] == "production"
     if production:
-        key = cfg["SECRET_KEY"] or ""
-        if key.lower() in KNOWN_WEAK_KEYS or len(key) < 32:
+        problem = secret_key_problem(cfg["SECRET_KEY"])
+        if problem:
             raise ConfigError(
-                "SECRET_KEY is missing or weak: set a random value of at least 32 characters "
+                f"SECRET_KEY {problem}: set a random value "
                 "(python -c 'import secrets; print(secrets.token_hex(32))') before starting in production."
             )
+        if not cfg["PUBLIC_URL"]:
+            raise ConfigError(
+                "PUBLIC_URL is not set: give the shop's public address (e.g. https://produkdesa.nttprov.go.id); "
+                "every link in mails, webhooks, QR labels and feeds is built on it.")
+        if not cfg["REDIS_URL"] and not _flag(cfg.get("ALLOW_PER_PROCESS_LIMITS")):
+            raise ConfigError(
+                "REDIS_URL is not set: without Redis every gunicorn worker counts rate limits on its own, "
+                "so a sign-in limit of 10 becomes 10 per worker. Set REDIS_URL=redis://HOST:6379/0, or "
+                "ALLOW_PER_PROCESS_LIMITS=1 to accept per-process limits knowingly.")
         cfg["SESSION_COOKIE_SECURE"] = True
         cfg["REMEMBER_COOKIE_SECURE"] = True
         cfg["PREFERRED_URL_SCHEME"] = "https"
     elif not cfg["SECRET_KEY"]:
         cfg["SECRET_KEY"] = _development_secret_key(instance)
+    cfg["PUBLIC_URL"] = public_url(cfg["PUBLIC_URL"] or f"http://127.0.0.1:{env.get('PORT', '5000')}")
+    cfg["TRUSTED_PROXY_HOPS"] = _hops(cfg["TRUSTED_PROXY_HOPS"])
+    if cfg.get("TRUSTED_HOSTS") is None:
+        cfg["TRUSTED_HOSTS"] = trusted_hosts(cfg["PUBLIC_URL"], cfg["EXTRA_HOSTS"], loopback=not production)
 
     if not cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # A server restart must not surface as errors on the next requests.

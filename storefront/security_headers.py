@@ -8,6 +8,8 @@ SVG, photos) gets a policy that allows nothing, so a file opened on its own cann
 A view that sets a policy of its own (the private scans) keeps it.
 """
 
+from flask import request
+
 #: The policy of every HTML page. "Place order" by card ends in a redirect to Stripe Checkout,
 #: and browsers hold a form's redirects to form-action too: Stripe's page is allowed there.
 PAGE_POLICY = "; ".join((
@@ -28,6 +30,33 @@ FILE_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form
 HSTS = "max-age=63072000; includeSubDomains"
 
 
+#: View arguments and query parameters that are secrets (reset and invitation links, feed
+#: addresses, a guest's private order link): their pages are sent to no one as a referrer.
+SECRET_VIEW_ARGS = ("token",)
+SECRET_QUERY_ARGS = ("kunci",)
+
+
+def carries_secret(request):
+    """Whether the URL of ``request`` holds a secret."""
+    view_args = request.view_args or {}
+    return any(name in view_args for name in SECRET_VIEW_ARGS) or any(
+        name in request.args for name in SECRET_QUERY_ARGS)
+
+
+def keep_private(response, request):
+    """Pages are stored by no browser or proxy unless their view said they may be
+    (``catalog/caching.py`` marks the public catalogue pages): an order, an address, a parcel,
+    a webhook secret, a reset link must not stay on a shared phone or in a proxy. A page whose URL
+    holds a secret is not sent on as a referrer either."""
+    if carries_secret(request):
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if "Cache-Control" not in response.headers or response.mimetype == "text/html":
+            response.headers["Cache-Control"] = "no-store"
+    elif response.mimetype == "text/html" and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def add_security_headers(response):
     """Set the headers a view has not set itself."""
     headers = response.headers
@@ -46,6 +75,7 @@ def init_app(app):
 
     @app.after_request
     def security_headers(response):
+        keep_private(response, request)
         add_security_headers(response)
         if production:
             response.headers.setdefault("Strict-Transport-Security", HSTS)

@@ -1,8 +1,9 @@
 """What every page shares: template helpers, error pages, the signed-in user."""
-from flask import abort, render_template, request
+from flask import Response, abort, render_template, request
 from flask_babel import format_date, format_datetime, gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import SecurityError
 
 from .accounts.sessions import load_user as load_session_user
 from .clock import to_wita
@@ -12,6 +13,7 @@ from .legality.papers import check_url, kind_label
 from .legality.services import status_label
 from .media import media_url
 from .money import format_idr
+from .urls import external_url
 
 
 @login_manager.user_loader
@@ -40,7 +42,7 @@ def init_app(app):
         date=lambda d: format_date(d, "d MMMM yyyy") if d else "",
     )
     app.jinja_env.globals.update(media_url=media_url, kind_label=kind_label, check_url=check_url,
-                                 status_label=status_label)
+                                 status_label=status_label, public_url=external_url)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -59,6 +61,12 @@ def init_app(app):
         if response.mimetype == "text/html":
             response.vary.add("Cookie")
         return response
+
+    @app.errorhandler(SecurityError)
+    def unknown_host(error):
+        # A Host that is not the shop's (TRUSTED_HOSTS): no page is built for it, since a page
+        # would link to that host. Plain text, nothing else.
+        return Response("400 Bad Request: unknown host\n", status=400, mimetype="text/plain")
 
     @app.errorhandler(400)
     def bad_request(error):

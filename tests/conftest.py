@@ -25,6 +25,10 @@ PG_SKIP_REASON = ("TEST_DATABASE_URL is not set, so the PostgreSQL run is skippe
 #: Reference data seeded by the migrations; kept between tests (rates are reset instead).
 KEEP_TABLES = {"categories", "alembic_version", "shipping_rates", "catalogue_state"}
 DEFAULT_RATES = {"same_regency": 12000, "ntt": 25000, "indonesia": 55000}
+#: What a production start needs besides the database (a key with real randomness, the public
+#: address, and per-process limits accepted knowingly since these apps have no Redis).
+PRODUCTION_SETTINGS = {"STOREFRONT_ENV": "production", "SECRET_KEY": "9f3Xq1Lz0pWm4Rt7c2Vb8Nd6Hs5Kj3Ge1Ya0Uo9Ti8Rw7Eq",
+                       "PUBLIC_URL": "https://shop.test", "ALLOW_PER_PROCESS_LIMITS": True}
 
 
 def _private_postgres_database(url):
@@ -91,6 +95,7 @@ def app(database_url, tmp_path):
         "MAIL_SERVER": None,
         "OFFICE_EMAIL": "",
         "SERVER_NAME": "shop.test",
+        "PUBLIC_URL": "http://shop.test",
         "RATELIMIT_ENABLED": False,  # on in tests/test_sign_in_security.py, which builds its own app
     })
     app.test_client_class = FreshContextClient

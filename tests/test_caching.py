@@ -2,6 +2,7 @@
 product once."""
 import re
 import threading
+from email.utils import formatdate
 
 import pytest
 from sqlalchemy import select, text
@@ -27,7 +28,7 @@ def test_conditional_get_answers_304_until_the_catalogue_changes(cached_app, cli
     first = client.get("/produk")
     assert first.status_code == 200
     etag = first.headers["ETag"]
-    assert "no-cache" in first.headers["Cache-Control"] and first.headers["Last-Modified"]
+    assert "no-cache" in first.headers["Cache-Control"]
     again = client.get("/produk", headers={"If-None-Match": etag})
     assert again.status_code == 304 and not again.data
     product.price_idr = 99000
@@ -35,6 +36,23 @@ def test_conditional_get_answers_304_until_the_catalogue_changes(cached_app, cli
     changed = client.get("/produk", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     assert "Rp 99.000" in changed.get_data(as_text=True)
+
+
+def test_if_modified_since_alone_never_keeps_a_revoked_product_on_a_page(cached_app, client):
+    """Pages carry no Last-Modified (one-second, or transaction-start, times could not tell a
+    revocation in the same second), so a date alone never gets a 304: the ETag decides."""
+    product = make_sellable_food()
+    url = f"/produk/{product.slug}"
+    first = client.get(url)
+    assert first.status_code == 200 and "Last-Modified" not in first.headers
+    for cert in db.session.scalars(select(Certificate).where(Certificate.kind == "pirt")):
+        cert.status = "revoked"
+    db.session.commit()
+    # A browser that saw the page this very second, or a clock far ahead: still the truth.
+    for moment in ("Fri, 01 Jan 2100 00:00:00 GMT", formatdate(usegmt=True)):
+        assert client.get(url, headers={"If-Modified-Since": moment}).status_code == 404
+        listing = client.get("/produk", headers={"If-Modified-Since": moment})
+        assert listing.status_code == 200 and product.name not in listing.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("lose", ["revoke", "suspend_village", "unpublish"])

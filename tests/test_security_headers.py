@@ -12,6 +12,7 @@ import pytest
 from storefront import create_app
 from storefront.security_headers import FILE_POLICY, HSTS, PAGE_POLICY
 
+from .conftest import PRODUCTION_SETTINGS
 from .test_access_matrix import ANON, GET_RULES as PORTAL_GET_RULES, ROLES
 from .test_access_public import GET_RULES as PUBLIC_GET_RULES, PublicWorld
 
@@ -91,11 +92,11 @@ def test_every_kind_of_response_carries_the_headers(failing_app):
 
 
 def test_hsts_only_in_production(database_url, tmp_path):
-    production = create_app({"TESTING": True, "STOREFRONT_ENV": "production", "SECRET_KEY": "k" * 40,
+    production = create_app({"TESTING": True, **PRODUCTION_SETTINGS,
                              "SQLALCHEMY_DATABASE_URI": database_url, "MEDIA_ROOT": str(tmp_path)})
     client = production.test_client()
     for path in ("/healthz", "/static/shop.css", "/tidak-ada"):
-        assert client.get(path).headers.get("Strict-Transport-Security") == HSTS, path
+        assert client.get(path, base_url="https://shop.test").headers.get("Strict-Transport-Security") == HSTS, path
 
 
 def test_a_view_that_sets_its_own_stricter_policy_keeps_it(app):

@@ -9,7 +9,7 @@ from storefront.accounts.models import User
 from storefront.accounts.services import request_password_reset
 from storefront.extensions import db
 
-from .conftest import csrf_token
+from .conftest import PRODUCTION_SETTINGS, csrf_token
 from .factories import make_user, sign_in
 
 PASSWORD = "a-long-test-password"
@@ -284,7 +284,7 @@ def test_the_remember_me_cookie_starts_a_new_timed_session(app, frozen):
 
 def test_production_cookies_are_secure_httponly_and_lax(database_url, tmp_path):
     app = create_app({
-        "TESTING": True, "STOREFRONT_ENV": "production", "SECRET_KEY": "k" * 20 + "9f3Xq1Lz0pWm4Rt7",
+        "TESTING": True, **PRODUCTION_SETTINGS,
         "SQLALCHEMY_DATABASE_URI": database_url, "MEDIA_ROOT": str(tmp_path / "media"),
         "SCAN_ROOT": str(tmp_path / "scans"), "SERVER_NAME": "shop.test", "MAIL_SERVER": None,
         "RATELIMIT_ENABLED": False})

@@ -44,6 +44,8 @@ def production_env(monkeypatch, tmp_path):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.db'}")
     monkeypatch.setenv("MEDIA_ROOT", str(tmp_path / "media"))
+    monkeypatch.setenv("PUBLIC_URL", "https://shop.example")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
     return monkeypatch
 
 
@@ -59,6 +61,10 @@ def test_production_refuses_a_missing_secret_key(production_env):
     "dev", "DEV", "secret", "changeme", "",
     "x" * 10,                      # short
     "0f3c9a7e51d24b86a0c7e2f9d4b1a63",  # 31 random-looking characters: one short of the minimum
+    "a" * 32,                      # long enough, no randomness at all
+    "ab" * 24,                     # one short piece repeated
+    "abcdefghijklmnopqrstuvwxyz012345",  # a run of neighbouring characters
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab" * 2,  # long, but about 22 bits by its spread
 ])
 def test_production_refuses_a_weak_secret_key(production_env, weak):
     production_env.setenv("SECRET_KEY", weak)
@@ -93,6 +99,34 @@ def test_production_starts_with_a_strong_key_and_secure_cookies(production_env):
     assert app.config["SESSION_COOKIE_SECURE"] is True
 
 
+@pytest.mark.parametrize("value", ["", "shop.example", "ftp://shop.example", "https://",
+                                   "https://shop.example/?x=1", "https://user:pw@shop.example"])
+def test_production_refuses_a_missing_or_odd_public_url(production_env, value):
+    production_env.setenv("SECRET_KEY", secrets.token_hex(32))
+    production_env.setenv("PUBLIC_URL", value)
+    with pytest.raises(ConfigError, match="PUBLIC_URL"):
+        create_app()
+
+
+def test_production_wants_redis_for_shared_limits_or_an_explicit_choice(production_env):
+    production_env.setenv("SECRET_KEY", secrets.token_hex(32))
+    production_env.delenv("REDIS_URL")
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        create_app()
+    production_env.setenv("ALLOW_PER_PROCESS_LIMITS", "1")
+    assert create_app().config["RATELIMIT_STORAGE_URI"] == "memory://"
+    production_env.delenv("ALLOW_PER_PROCESS_LIMITS")
+    production_env.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
+    assert create_app().config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/15"
+
+
+def test_production_trusts_only_the_public_host(production_env):
+    production_env.setenv("SECRET_KEY", secrets.token_hex(32))
+    production_env.setenv("EXTRA_HOSTS", "www.shop.example")
+    app = create_app()
+    assert app.config["TRUSTED_HOSTS"] == ["shop.example", "www.shop.example"]
+
+
 def test_development_does_not_demand_a_key_nor_secure_cookies(monkeypatch, tmp_path):
     monkeypatch.setenv("STOREFRONT_ENV", "development")
     monkeypatch.delenv("SECRET_KEY", raising=False)
@@ -113,7 +147,7 @@ def _base_env(tmp):
     env = {k: v for k, v in os.environ.items()
            if k not in {"SECRET_KEY", "STOREFRONT_ENV", "FLASK_APP", "BIND", "PORT", "GUNICORN_CMD_ARGS"}}
     env.update(DATABASE_URL=f"sqlite:///{tmp / 'shop.db'}", MEDIA_ROOT=str(tmp / "media"),
-               PYTHONUNBUFFERED="1")
+               PYTHONUNBUFFERED="1", ALLOW_PER_PROCESS_LIMITS="1")
     return env
 
 
@@ -132,7 +166,7 @@ def migrated_sqlite(tmp_path_factory):
 
 def _start_gunicorn(tmp, env, log):
     port = _free_port()
-    env = dict(env, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1")
+    env = dict(env, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1", PUBLIC_URL=f"http://127.0.0.1:{port}")
     proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     return proc, f"http://127.0.0.1:{port}"

@@ -147,7 +147,7 @@ def limited_app(database_url, tmp_path, monkeypatch):
     app = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
         "MEDIA_ROOT": str(tmp_path / "media"), "SCAN_ROOT": str(tmp_path / "scans"),
-        "MAIL_SERVER": None, "OFFICE_EMAIL": "", "SERVER_NAME": "shop.test",
+        "MAIL_SERVER": None, "OFFICE_EMAIL": "", "SERVER_NAME": "shop.test", "PUBLIC_URL": "http://shop.test",
         "RATELIMIT_ENABLED": True, "REDIS_URL": None,
         "RATELIMIT_SIGN_IN_IP": "6/minute", "RATELIMIT_SIGN_IN_ACCOUNT": "3/15 minutes",
         "RATELIMIT_RESET_IP": "4/minute", "RATELIMIT_RESET_EMAIL": "2/hour",
@@ -295,7 +295,7 @@ def test_the_limiter_counts_in_redis_when_redis_url_is_set(database_url, tmp_pat
     app = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
         "MEDIA_ROOT": str(tmp_path / "media"), "SCAN_ROOT": str(tmp_path / "scans"),
-        "MAIL_SERVER": None, "SERVER_NAME": "shop.test", "RATELIMIT_ENABLED": True,
+        "MAIL_SERVER": None, "SERVER_NAME": "shop.test", "PUBLIC_URL": "http://shop.test", "RATELIMIT_ENABLED": True,
         "REDIS_URL": "redis://127.0.0.1:6379/15",
         "RATELIMIT_SIGN_IN_IP": "2/minute"})
     server = redis.Redis.from_url("redis://127.0.0.1:6379/15")

@@ -11,7 +11,7 @@ from werkzeug.routing import BuildError
 
 from ..addresses import AddressForm
 from ..contact import ContactError
-from ..urls import safe_next
+from ..urls import external_url, safe_next
 from ..extensions import db
 from ..mail import send_mail
 from ..ratelimit import configured, failed_form, limiter, posted_email_key
@@ -147,7 +147,7 @@ def _reset_mail_body(user, link, minutes):
 
 def _send_reset_link(user, token, minutes):
     """E-mail the link; a mail failure is logged, never shown (the answer must not differ)."""
-    link = url_for("accounts.reset_password", token=token, _external=True)
+    link = external_url("accounts.reset_password", token=token)
     try:
         send_mail([user.email], "Atur ulang kata sandi Produk Desa NTT",
                   _reset_mail_body(user, link, minutes))

@@ -22,6 +22,7 @@ from ..legality.papers import paper_state
 from ..legality.services import (LegalityError, number_looks_right, reject_certificate,
                                  revoke_certificate, status_label, verify_certificate)
 from ..mail import send_mail
+from ..urls import external_url
 from ..villages.models import Village
 from ..villages.regions import REGENCIES
 from ..villages.services import VillageError, create_village, set_village_active
@@ -227,7 +228,7 @@ def invite(village_id):
             db.session.rollback()
             form.email.errors.append(str(exc))
         else:
-            link = url_for("accounts.accept_invitation", token=token, _external=True)
+            link = external_url("accounts.accept_invitation", token=token)
             db.session.commit()
             try:
                 sent = send_mail([invitation.email], f"Undangan portal desa {village.name}",

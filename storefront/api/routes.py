@@ -5,15 +5,16 @@ Read-only and public, so it is exempt from CSRF; it lists exactly what the shop 
 import csv
 import io
 
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
 from ..catalog import browse
 from ..catalog.caching import cached_count
-from ..catalog.paging import SortKey, count_rows, keyset_paginate
 from ..catalog.models import Product
+from ..catalog.paging import SortKey, count_rows, keyset_paginate
 from ..clock import today_wita
 from ..extensions import db
 from ..legality.papers import issuer, papers_by_product
+from ..urls import external_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -39,8 +40,8 @@ def _item(product, papers):
         "stock": product.stock,
         "in_stock": product.stock > 0,
         "non_halal": product.non_halal,
-        "url": url_for("catalog.product_detail", slug=product.slug, _external=True),
-        "image": (url_for("media.file", filename=f"{product.photos[0].key}-l.jpg", _external=True)
+        "url": external_url("catalog.product_detail", slug=product.slug),
+        "image": (external_url("media.file", filename=f"{product.photos[0].key}-l.jpg")
                   if product.photos else None),
         "certificates": [
             {
@@ -91,8 +92,8 @@ def products():
         "per_page": page.per_page,
         "total": page.total,
         "pages": page.pages,
-        "next": url_for("api.products", page=page.next_num, _external=True, **args, **page.next_args) if page.has_next else None,
-        "prev": url_for("api.products", page=page.prev_num, _external=True, **args, **page.prev_args) if page.has_prev else None,
+        "next": external_url("api.products", page=page.next_num, **args, **page.next_args) if page.has_next else None,
+        "prev": external_url("api.products", page=page.prev_num, **args, **page.prev_args) if page.has_prev else None,
         "as_of": today.isoformat(),
     })
 

@@ -16,7 +16,6 @@ itself sits in front of Flask (``front.PageCacheFront``), so that a hit costs no
 look-up and the version query.
 """
 import hashlib
-from datetime import datetime, time, timezone
 from functools import wraps
 from typing import NamedTuple
 
@@ -26,7 +25,7 @@ from sqlalchemy import select
 from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response
 
-from ..clock import WITA, as_utc, today_wita
+from ..clock import today_wita
 from ..extensions import db
 from ..i18n import LANG_COOKIE, locale_for
 from .models import CatalogueState
@@ -39,7 +38,7 @@ PLACEHOLDER = b"\x00csrf\x00"
 STORABLE = "storefront.page_cache.storable"
 
 #: The one statement that reads the version, from a request's session or from the front.
-VERSION_QUERY = (select(CatalogueState.version, CatalogueState.listing_version, CatalogueState.changed_at)
+VERSION_QUERY = (select(CatalogueState.version, CatalogueState.listing_version)
                  .where(CatalogueState.id == 1))
 
 
@@ -48,19 +47,17 @@ class Version(NamedTuple):
     page: str
     #: What is listed: the same, but not a product's stock alone.
     listing: str
-    last_modified: datetime
 
 
 def version_of(row):
-    """The ``Version`` of a ``VERSION_QUERY`` row on today's WITA date."""
-    counter, listing, changed_at = row if row is not None else (0, 0, None)
-    today = today_wita()
-    midnight = datetime.combine(today, time(), WITA).astimezone(timezone.utc)
-    if isinstance(changed_at, str):  # read raw from SQLite by the front
-        changed_at = datetime.fromisoformat(changed_at)
-    stamps = [as_utc(changed_at)] if changed_at is not None else []
-    return Version(f"{counter}|{today.isoformat()}", f"{listing}|{today.isoformat()}",
-                   max(stamps + [midnight]).replace(microsecond=0))
+    """The ``Version`` of a ``VERSION_QUERY`` row on today's WITA date.
+
+    Pages carry no Last-Modified: a time of one-second resolution (SQLite), or the transaction's
+    start (PostgreSQL), could answer ``If-Modified-Since`` with 304 for a product whose paper was
+    revoked a moment later. The counter behind the ETag moves with every commit, exactly."""
+    counter, listing = row if row is not None else (0, 0)
+    today = today_wita().isoformat()
+    return Version(f"{counter}|{today}", f"{listing}|{today}")
 
 
 def catalogue_version():
@@ -109,7 +106,7 @@ def anonymous_request():
 
 
 def cached_page(view):
-    """Serve a public GET page with ETag/Last-Modified and 304s; mark it storable for the front
+    """Serve a public GET page with an ETag and 304s; mark it storable for the front
     when the request is anonymous."""
 
     @wraps(view)
@@ -119,24 +116,23 @@ def cached_page(view):
             response.cache_control.private = True
             response.cache_control.no_cache = True
             return response
-        version, _, last_modified = catalogue_version()
+        version = catalogue_version().page
         key = page_key(request.environ, request.cookies.get(LANG_COOKIE), current_app.config)
         etag = page_etag(version, key)
-        if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
-            return conditional_headers(Response(status=304), etag, last_modified, public=True)
+        if not is_resource_modified(request.environ, etag=etag):
+            return conditional_headers(Response(status=304), etag, public=True)
         response = make_response(view(*args, **kwargs))
         if response.status_code != 200 or response.direct_passthrough:
             return response
         token = g.get("csrf_token") and generate_csrf()
-        request.environ[STORABLE] = (version, etag, last_modified, token)
-        return conditional_headers(response, etag, last_modified, public=not token)
+        request.environ[STORABLE] = (version, etag, token)
+        return conditional_headers(response, etag, public=not token)
 
     return wrapper
 
 
-def conditional_headers(response, etag, last_modified, public):
+def conditional_headers(response, etag, public):
     response.set_etag(etag)
-    response.last_modified = last_modified
     response.cache_control.no_cache = True
     if public:
         response.cache_control.public = True

@@ -17,7 +17,6 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
 
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, make_url
@@ -41,7 +40,6 @@ CSRF_SALT = "wtf-csrf-token"
 class StoredPage:
     version: str
     etag: str
-    last_modified: datetime
     headers: list  # (name, value) as Flask sent them, without cookies
     body: bytes  # with PLACEHOLDER where the CSRF token was
     has_token: bool
@@ -174,7 +172,7 @@ class PageCacheFront:
     @staticmethod
     def _answer(page, environ, start_response):
         """The stored bytes as they are: nothing in them is personal."""
-        if not is_resource_modified(environ, etag=page.etag, last_modified=page.last_modified):
+        if not is_resource_modified(environ, etag=page.etag):
             start_response("304 NOT MODIFIED", page.not_modified_headers)
             return []
         start_response("200 OK", page.headers)
@@ -188,8 +186,7 @@ class PageCacheFront:
         buyer_session = interface.open_session(app, app.request_class(environ))
         if buyer_session is None or not anonymous_session(buyer_session):
             return None
-        if not page.has_token or not is_resource_modified(environ, etag=page.etag,
-                                                          last_modified=page.last_modified):
+        if not page.has_token or not is_resource_modified(environ, etag=page.etag):
             return self._answer(page, environ, start_response)
         body = page.body.replace(PLACEHOLDER, self._csrf_token(buyer_session).encode())
         headers = [(k, v) for k, v in page.headers if k.lower() != "content-length"]
@@ -231,10 +228,10 @@ class PageCacheFront:
         finally:
             if hasattr(result, "close"):
                 result.close()
-        version, etag, last_modified, token = storable
+        version, etag, token = storable
         stored_body = body.replace(token.encode(), PLACEHOLDER) if token else body
         headers = [(k, v) for k, v in sent[1] if k.lower() not in _NOT_STORED]
-        self.pages.put(key, StoredPage(version, etag, last_modified, headers, stored_body, bool(token)))
+        self.pages.put(key, StoredPage(version, etag, headers, stored_body, bool(token)))
         return [body]
 
 

@@ -22,6 +22,7 @@ from ..orders.models import Order, OrderLine, VillageOrder
 from ..orders.services import access_token_hash, order_link_token
 from ..payments.stripe_gateway import (SESSION_MINUTES, PaymentGatewayError, SessionClosed,
                                        checkout_session_for, stripe_enabled)
+from ..urls import external_url
 from .forms import CheckoutForm
 from .services import CheckoutError, place_order
 from .shipping import quote_parcels
@@ -158,7 +159,7 @@ def _place(form, cart, address):
 
 
 def _send_confirmation(order, token):
-    link = url_for("checkout.order", number=order.number, kunci=token, _external=True)
+    link = external_url("checkout.order", number=order.number, kunci=token)
     lines = _order_lines(order)
     body = [f"Halo {order.name},", "", f"Terima kasih. Pesanan {order.number} sudah kami terima.", ""]
     for village_order, items in lines:
@@ -217,8 +218,8 @@ def pay(number):
     try:
         stripe_session = checkout_session_for(
             order, lines,
-            success_url=url_for("checkout.order", number=number, kunci=token, stripe="success", _external=True),
-            cancel_url=url_for("checkout.order", number=number, kunci=token, stripe="cancel", _external=True))
+            success_url=external_url("checkout.order", number=number, kunci=token, stripe="success"),
+            cancel_url=external_url("checkout.order", number=number, kunci=token, stripe="cancel"))
     except SessionClosed:
         db.session.rollback()
         flash(_("The time to pay this order by card has ended. If you paid, the payment is being confirmed."), "warning")

@@ -2,15 +2,17 @@
 
 The token is the only key (like a calendar's secret address): an unknown, rotated or
 suspended village's token answers 404, the same page whichever it is. Read-only (GET), so CSRF
-does not apply. Cheap to poll: the validators (ETag, Last-Modified) come from one aggregate
-query, and a 304 is answered before any parcel is loaded.
+does not apply. Cheap to poll: the ETag comes from one narrow query (id and change times of the
+parcels the response holds), and a 304 is answered before any parcel is loaded. There is no
+Last-Modified: a time in whole seconds cannot tell a change made in the same second as the last
+poll, and ``If-Modified-Since`` alone would then answer 304 for a parcel that did change.
 """
 import hashlib
 import re
 from datetime import datetime, timezone
 
-from flask import Blueprint, Response, abort, request, url_for
-from sqlalchemy import and_, func, or_, select
+from flask import Blueprint, Response, abort, request
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from ..clock import as_utc, to_wita
@@ -18,6 +20,7 @@ from ..extensions import db
 from ..orders.models import Order, VillageOrder
 from ..orders.village_view import village_parcels_query
 from ..outbox.events import parcel_document
+from ..urls import external_url
 from ..villages.models import Village
 from . import formats
 
@@ -117,15 +120,17 @@ def _feed(token, kind):
         return Response(str(exc) + "\n", status=400, mimetype="text/plain")
     stmt = _filtered(village.id, since, before)
 
-    # Validators first, from one aggregate: a poll that changed nothing loads no parcel.
-    newest_parcel, newest_order, count = db.session.execute(stmt.with_only_columns(
-        func.max(VillageOrder.updated_at), func.max(Order.updated_at), func.count())).one()
-    changed = max((as_utc(m) for m in (village.updated_at, newest_parcel, newest_order) if m is not None),
+    # The validator first, from the window's ids and change times: a poll that changed nothing
+    # loads no parcel.
+    window = db.session.execute(
+        stmt.with_only_columns(VillageOrder.id, VillageOrder.updated_at, Order.updated_at)
+        .order_by(VillageOrder.updated_at.desc(), VillageOrder.id.desc()).limit(LIMIT + 1)).all()
+    changed = max((as_utc(m) for row in window for m in row[1:] if m is not None),
                   default=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    changed = max(changed, as_utc(village.updated_at)) if village.updated_at else changed
     content_type, render = FORMATS[kind]
     response = Response(content_type=content_type)
-    response.set_etag(_etag(kind, village, newest_parcel, newest_order, count))
-    response.last_modified = changed
+    response.set_etag(_etag(kind, village, window))
     response.cache_control.private = True
     response.cache_control.no_cache = True
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
@@ -144,9 +149,9 @@ def _feed(token, kind):
     endpoint = f"feeds.orders_{kind}"
     page = formats.FeedPage(
         village_id=village.id, village_name=village.name, updated=to_wita(changed),
-        self_url=url_for(endpoint, token=token, _external=True, **args),
-        home_url=url_for("portal.orders", _external=True),
-        next_url=(url_for(endpoint, token=token, _external=True, **{**args, "before": _cursor(parcels[-1])})
+        self_url=external_url(endpoint, token=token, **args),
+        home_url=external_url("portal.orders"),
+        next_url=(external_url(endpoint, token=token, **{**args, "before": _cursor(parcels[-1])})
                   if more else None),
         documents=[parcel_document(p, p.order, p.lines) for p in parcels])
     response.set_data(render(page))
@@ -160,9 +165,10 @@ def _echoed_args():
     return {k: request.args[k] for k in ("since", "before") if request.args.get(k)}
 
 
-def _etag(kind, village, newest_parcel, newest_order, count):
-    """Strong: the parts below decide every byte of the body (the village's name and parcels
-    through the newest change times and the count; the links through host and parameters)."""
-    parts = [FORMAT_VERSION, kind, village.id, as_utc(village.updated_at), as_utc(newest_parcel),
-             as_utc(newest_order), count, LIMIT, request.host_url, sorted(_echoed_args().items())]
+def _etag(kind, village, window):
+    """Strong: the parts below decide every byte of the body (the village's name, and each
+    parcel and its order by id and exact change time; the links through the parameters)."""
+    parts = [FORMAT_VERSION, kind, village.id, as_utc(village.updated_at),
+             [(row[0], as_utc(row[1]), as_utc(row[2])) for row in window], LIMIT,
+             sorted(_echoed_args().items())]
     return hashlib.sha256("|".join(map(repr, parts)).encode()).hexdigest()[:40]

@@ -2,7 +2,7 @@
 import io
 
 import segno
-from flask import Blueprint, abort, make_response, render_template, send_from_directory, url_for
+from flask import Blueprint, abort, make_response, render_template, send_from_directory
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -11,6 +11,7 @@ from ..catalog.models import Product
 from ..catalog.sellable import explain_listing
 from ..clock import today_wita
 from ..extensions import db
+from ..urls import external_url
 from ..villages.models import Village
 from .models import Certificate, CertificateScan
 from .papers import issuer, paper_state, papers_for_proof
@@ -44,7 +45,7 @@ def proof(code):
 
 
 def _qr(product):
-    return segno.make(url_for("legality.proof", code=product.verification_code, _external=True),
+    return segno.make(external_url("legality.proof", code=product.verification_code),
                       error="m")
 
 

@@ -7,6 +7,7 @@ from ..access import member_required
 from ..extensions import db
 from ..feeds.forms import RotateFeedTokenForm
 from ..feeds.services import rotate_feed_token
+from ..urls import external_url
 from .routes import _village, bp
 
 FEED_FORMATS = (("atom", "feeds.orders_atom"), ("json", "feeds.orders_json"), ("csv", "feeds.orders_csv"))
@@ -17,7 +18,7 @@ FEED_FORMATS = (("atom", "feeds.orders_atom"), ("json", "feeds.orders_json"), ("
 def feeds():
     """The three feed addresses (when there are any), what they are for, and how to renew them."""
     village = _village()
-    links = ({kind: url_for(endpoint, token=village.feed_token, _external=True)
+    links = ({kind: external_url(endpoint, token=village.feed_token)
               for kind, endpoint in FEED_FORMATS} if village.feed_token else None)
     response = render_template("portal/feeds.html", village=village, links=links,
                                form=RotateFeedTokenForm())
