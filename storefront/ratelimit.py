@@ -52,6 +52,9 @@ def init_app(app):
     for name, value in DEFAULT_LIMITS.items():
         app.config.setdefault(name, value)
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    if not app.config.get("REDIS_URL") and app.config.get("STOREFRONT_ENV") == "production":
+        app.logger.warning("REDIS_URL is not set: rate limits are counted in each process on its own "
+                           "(ALLOW_PER_PROCESS_LIMITS); with N workers a limit lets N times as many through.")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "produkdesa")
     # The limiter is one object shared by every app built in this process (tests): say it each time.
     app.config.setdefault("RATELIMIT_ENABLED", True)

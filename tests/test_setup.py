@@ -108,13 +108,14 @@ def test_production_refuses_a_missing_or_odd_public_url(production_env, value):
         create_app()
 
 
-def test_production_wants_redis_for_shared_limits_or_an_explicit_choice(production_env):
+def test_production_wants_redis_for_shared_limits_or_an_explicit_choice(production_env, caplog):
     production_env.setenv("SECRET_KEY", secrets.token_hex(32))
     production_env.delenv("REDIS_URL")
     with pytest.raises(ConfigError, match="REDIS_URL"):
         create_app()
     production_env.setenv("ALLOW_PER_PROCESS_LIMITS", "1")
     assert create_app().config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert "rate limits are counted in each process" in caplog.text
     production_env.delenv("ALLOW_PER_PROCESS_LIMITS")
     production_env.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
     assert create_app().config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/15"
@@ -234,9 +235,24 @@ def test_gunicorn_serves_health_and_catalogue_over_http(migrated_sqlite):
             assert status == 200, body[:2000]
             assert headers.get_content_type() == "text/html"
             assert b"<html" in body.lower()
+            # A Host that is not PUBLIC_URL's is refused before any page is built.
+            refused = urllib.request.Request(base + "/lupa-sandi", headers={"Host": "evil.example"})
+            try:
+                urllib.request.urlopen(refused, timeout=5)
+                refused_status = 200
+            except urllib.error.HTTPError as err:
+                refused_status = err.code
+            assert refused_status == 400
+            # Secrets in URLs never reach the access log.
+            _get(base + "/reset-sandi/S3CRETreset0token")
+            _get(base + "/pesanan/NTT-261202-AAAAAA?kunci=S3CRETorder0key")
             assert proc.poll() is None, "gunicorn died while serving"
         finally:
             _stop(proc)
+        output = log_path.read_text(errors="replace")
+        assert "GET /reset-sandi/[redacted]" in output, output[-2000:]
+        assert "kunci=[redacted]" in output
+        assert "S3CRET" not in output
 
 
 # --- health check -------------------------------------------------------------------------
