@@ -2,9 +2,6 @@
 
 Read-only and public, so it is exempt from CSRF; it lists exactly what the shop sells.
 """
-import csv
-import io
-
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
 from ..catalog import browse
@@ -12,6 +9,7 @@ from ..catalog.caching import cached_count
 from ..catalog.models import Product
 from ..catalog.paging import SortKey, count_rows, keyset_paginate
 from ..clock import today_wita
+from ..csv_safe import CsvWriter
 from ..extensions import db
 from ..legality.papers import issuer, papers_by_product
 from ..urls import external_url
@@ -107,8 +105,7 @@ def products_csv():
         return jsonify(error="bad_request", problems=f.problems), 400
 
     def rows():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = CsvWriter()
         writer.writerow(CSV_COLUMNS)
         last = 0
         while True:
@@ -124,10 +121,8 @@ def products_csv():
                     f"{c['kind']}:{c['number']}" for c in item["certificates"])
                 item["non_halal"] = "true" if item["non_halal"] else "false"
                 writer.writerow([item[column] for column in CSV_COLUMNS])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        yield buffer.getvalue()
+            yield writer.take()
+        yield writer.take()
 
     return Response(
         stream_with_context(rows()), mimetype="text/csv",

@@ -4,14 +4,13 @@ Every item is ``outbox.events.parcel_document`` (what the village's webhooks and
 so the Atom entry, the JSON Feed item and the CSV rows of a parcel never disagree. Text is
 fixed Indonesian: a feed is read by programs and spreadsheets, not in the visitor's language.
 """
-import csv
-import io
 import json
 import re
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from ..csv_safe import CsvWriter
 from ..money import format_idr
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -34,8 +33,6 @@ CSV_COLUMNS = (
 )
 #: Characters XML 1.0 cannot carry at all (a stray control character would break the feed).
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-#: A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -169,33 +166,23 @@ def json_feed(page):
 
 # -- CSV ---------------------------------------------------------------------------------------
 
-def _cell(value):
-    """Text a spreadsheet will show as text, never run as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def csv_rows(page):
     """One row per line of each parcel, newest parcel first."""
     for doc in page.documents:
         ship = doc["ship_to"]
         for line in doc["lines"]:
-            yield [_cell(v) for v in (
+            yield [
                 doc["order_number"], doc["parcel_id"], doc["status"], doc["status_reason"],
                 doc["payment_method"], doc["created_at"], doc["updated_at"],
                 ship["name"], ship["phone"], ship["street"], ship["village_ward"], ship["district"],
                 ship["regency"], ship["province"], ship["postal_code"],
                 line["sku"], line["name"], line["quantity"], line["price_idr"], line["total_idr"],
-                doc["courier"], doc["tracking_number"], doc["url"])]
+                doc["courier"], doc["tracking_number"], doc["url"]]
 
 
 def csv_document(page):
     """UTF-8 with a byte-order mark, so Excel shows Indonesian text as written."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = CsvWriter()
     writer.writerow(CSV_COLUMNS)
     writer.writerows(csv_rows(page))
-    return buffer.getvalue().encode("utf-8-sig")
+    return writer.take().encode("utf-8-sig")
