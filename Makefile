@@ -48,5 +48,5 @@ clean:
 
 # After changing translatable text: refresh the catalogue, translate the new entries, commit the .po.
 messages: $(BIN)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o storefront/translations/messages.pot .
-	$(BIN)/pybabel update -N -i storefront/translations/messages.pot -d storefront/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -w 100 -o storefront/translations/messages.pot .
+	$(BIN)/pybabel update -N -w 100 -i storefront/translations/messages.pot -d storefront/translations

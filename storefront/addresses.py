@@ -2,11 +2,11 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from .contact import ContactError, normalise_phone
+from .forms import ShopForm
 
 #: Indonesia's 38 provinces.
 PROVINCES = (
@@ -32,7 +32,7 @@ def _phone(form, field):
         raise ValidationError(_l("Enter an Indonesian phone number, e.g. 0812 3456 7890.")) from None
 
 
-class AddressForm(FlaskForm):
+class AddressForm(ShopForm):
     """The fields of an Indonesian address; checkout and saved addresses both use it."""
 
     name = StringField(_l("Recipient's name"), filters=[_strip], validators=[

@@ -12,20 +12,26 @@ The Hypothesis tests run on SQLite only (PostgreSQL runs the same code paths; th
 stays well under a minute). ``test_stored_script_is_shown_escaped_*`` store scripts through
 valid paths and run on both databases.
 """
+import html
 import io
 import re
 from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image
 from sqlalchemy import select, text
 from werkzeug.datastructures import MultiDict
+from wtforms.i18n import messages_path
 
 from storefront.catalog.models import Product
 from storefront.clock import today_wita
 from storefront.extensions import db
 
+from .browser.language import untranslated
 from .conftest import csrf_token
 from .test_access_matrix import ADMIN, ANON, CUSTOMER, MEMBER_A, PASSWORD, VERIFIER, _paid_parcel
 from .test_access_public import PublicWorld
@@ -84,9 +90,26 @@ def changed_tables(before, after):
     return sorted(name for name in before if before[name] != after.get(name))
 
 
+@lru_cache(maxsize=1)
+def wtforms_english():
+    """WTForms' own messages as the English they are written in (its .pot file), cut at their
+    placeholders into phrases of three words or more."""
+    with (Path(messages_path()) / "wtforms.pot").open("rb") as handle:
+        catalogue = read_po(handle)
+    phrases = set()
+    for message in catalogue:
+        for text_ in (message.id if isinstance(message.id, tuple) else (message.id,)):
+            for part in re.split(r"%\(\w+\)[sd]|%s|'", text_ or ""):
+                part = " ".join(part.split()).strip(" .:")
+                if len(part.split()) >= 3:
+                    phrases.add(part)
+    return sorted(phrases)
+
+
 def assert_safe(response, posted):
     """No 5xx; no posted markup verbatim in an HTML page (JSON/CSV carry text as data, served
-    with nosniff and a CSP that allows nothing)."""
+    with nosniff and a CSP that allows nothing); an Indonesian page says nothing in English,
+    the validators' own messages included."""
     assert response.status_code < 500, response.status_code
     if response.mimetype != "text/html":
         return
@@ -94,6 +117,13 @@ def assert_safe(response, posted):
     for value in posted:
         if isinstance(value, str) and "<" in value and len(value) > 3:
             assert value not in body, f"{value!r} came back unescaped"
+    if '<html lang="id"' in body:
+        shown = html.unescape(re.sub(r"<[^>]+>", " ", body))
+        for value in posted:  # what the visitor typed is theirs, in any language
+            if isinstance(value, str) and value.strip():
+                shown = shown.replace(value, " ")
+        found = untranslated(shown, "id") + [p for p in wtforms_english() if p in shown]
+        assert not found, found
 
 
 def _values(data):

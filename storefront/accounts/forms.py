@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from ..forms import ShopForm
 from .passwords import password_problem
 
 
@@ -15,7 +15,7 @@ def strong_password(form, field):
         raise ValidationError(problem)
 
 
-class SignInForm(FlaskForm):
+class SignInForm(ShopForm):
     # Phone keyboards add a trailing space after autocomplete.
     email = EmailField(_l("E-mail"), filters=[lambda v: v.strip() if v else v],
                        validators=[DataRequired(_l("Enter your e-mail address.")),
@@ -27,7 +27,7 @@ class SignInForm(FlaskForm):
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
-class AcceptInvitationForm(FlaskForm):
+class AcceptInvitationForm(ShopForm):
     name = StringField(_l("Your name"), filters=[lambda v: v.strip() if v else v], validators=[
         DataRequired(_l("Enter your name.")), Length(max=120)])
     password = PasswordField(_l("Choose a password (at least 12 characters)"), validators=[
@@ -63,7 +63,7 @@ def _new_password_fields():
     return password, confirm
 
 
-class SignUpForm(FlaskForm):
+class SignUpForm(ShopForm):
     """A buyer opens an account: name, e-mail, password twice."""
 
     name = StringField(_l("Your name"), filters=[_strip], validators=[
@@ -73,19 +73,19 @@ class SignUpForm(FlaskForm):
     password, confirm = _new_password_fields()
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(ShopForm):
     """The e-mail address to send a password-reset link to."""
 
     email = _email_field()
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(ShopForm):
     """A new password, chosen from an e-mailed reset link."""
 
     password, confirm = _new_password_fields()
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(ShopForm):
     """The current password, then a new one twice."""
 
     current = PasswordField(_l("Current password"), validators=[
@@ -95,5 +95,5 @@ class ChangePasswordForm(FlaskForm):
     password, confirm = _new_password_fields()
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(ShopForm):
     """A button and its CSRF token, nothing else (e.g. delete a saved address)."""

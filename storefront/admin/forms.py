@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
 
+from ..forms import ShopForm
 from ..villages.models import GROUP_TYPES
 from ..villages.regions import REGENCIES
 
@@ -11,7 +11,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class VillageForm(FlaskForm):
+class VillageForm(ShopForm):
     name = StringField(_l("Village name"), filters=[_strip], validators=[
         DataRequired(_l("Enter the village's name.")), Length(max=120)])
     slug = StringField(_l("Web address (lower-case letters, digits and hyphens)"), filters=[_strip],
@@ -29,7 +29,7 @@ class VillageForm(FlaskForm):
     story = TextAreaField(_l("Story"), validators=[Length(max=5000)])
 
 
-class InviteForm(FlaskForm):
+class InviteForm(ShopForm):
     name = StringField(_l("Name"), filters=[_strip], validators=[
         DataRequired(_l("Enter the person's name.")), Length(max=120)])
     email = EmailField(_l("E-mail"), filters=[_strip], validators=[
@@ -37,7 +37,7 @@ class InviteForm(FlaskForm):
         Email(_l("Enter a valid e-mail address, e.g. nama@contoh.id.")), Length(max=254)])
 
 
-class RoleForm(FlaskForm):
+class RoleForm(ShopForm):
     role = SelectField(_l("Role"), choices=[("customer", _l("Customer")), ("verifier", _l("Verifier"))])
 
 
@@ -48,7 +48,7 @@ def _rate(label):
         render_kw={"inputmode": "numeric"})
 
 
-class RatesForm(FlaskForm):
+class RatesForm(ShopForm):
     same_regency = _rate(_l("Same regency as the village (Rp per kg)"))
     ntt = _rate(_l("Elsewhere in NTT (Rp per kg)"))
     indonesia = _rate(_l("Elsewhere in Indonesia (Rp per kg)"))

@@ -1,10 +1,11 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
+from ..forms import ShopForm
 
-class CartLineForm(FlaskForm):
+
+class CartLineForm(ShopForm):
     """Add a product, or set a line's quantity. Only ids and counts come from the client."""
 
     product_id = HiddenField(validators=[InputRequired()])

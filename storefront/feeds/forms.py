@@ -1,6 +1,6 @@
 """The form behind the portal's "make new feed links" button (CSRF only)."""
-from flask_wtf import FlaskForm
+from ..forms import ShopForm
 
 
-class RotateFeedTokenForm(FlaskForm):
+class RotateFeedTokenForm(ShopForm):
     """No fields: the button is the whole request."""

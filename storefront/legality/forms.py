@@ -1,9 +1,9 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ..forms import ShopForm
 from .papers import KIND_INFO
 
 
@@ -14,7 +14,7 @@ class CheckboxList(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class PaperForm(FlaskForm):
+class PaperForm(ShopForm):
     kind = SelectField(_l("Kind of paper"), validators=[InputRequired(_l("Choose the kind of paper."))])
     number = StringField(_l("Number, exactly as printed"), validators=[
         DataRequired(_l("Enter the number exactly as printed on the paper.")),
@@ -31,11 +31,11 @@ class PaperForm(FlaskForm):
         self.products.choices = [(p.id, f"{p.name} ({p.sku})") for p in products]
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(ShopForm):
     reason = TextAreaField(_l("Reason (the village will see it)"), validators=[
         DataRequired(_l("Give the reason, so the village knows what to fix.")),
         Length(max=2000, message=_l("Keep the reason under 2,000 characters."))])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(ShopForm):
     """A button that changes something: only the CSRF token."""

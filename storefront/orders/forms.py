@@ -1,16 +1,16 @@
 """The form behind a parcel's buttons."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, Length, Optional, Regexp
 
+from ..forms import ShopForm
 from ..orders.models import PARCEL_STATUSES
 
 #: Couriers that pick up in NTT (DOMAIN.md).
 COURIERS = ("JNE", "J&T Express", "POS Indonesia", "TIKI", "SiCepat")
 
 
-class ParcelForm(FlaskForm):
+class ParcelForm(ShopForm):
     to_status = HiddenField(validators=[AnyOf(PARCEL_STATUSES, message=_l("Choose what to do with the parcel."))])
     reason = TextAreaField(_l("Reason (for declining or cancelling)"), validators=[Optional(), Length(max=500)])
     courier = SelectField(_l("Courier"), choices=[("", "—")] + [(c, c) for c in COURIERS],

@@ -2,13 +2,13 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import TextInput
 
 from ..catalog.listings import MAX_PHOTOS, ProductData
+from ..forms import ShopForm
 
 #: Whole numbers as people type them: ``85000``, ``85.000``, ``85,000``, ``Rp 85.000``.
 _GROUPED = re.compile(r"^\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*$")
@@ -47,7 +47,7 @@ class WholeNumberField(IntegerField):
         return "" if self.data is None else str(self.data)
 
 
-class ProductForm(FlaskForm):
+class ProductForm(ShopForm):
     name = StringField(_l("Product name"), filters=[lambda s: " ".join(s.split()) if s else s], validators=[
         DataRequired(_l("Enter the product's name.")),
         Length(min=3, max=160, message=_l("The name must be 3 to 160 characters long."))],

@@ -4,11 +4,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
 from ..access import member_required
+from ..forms import ShopForm
 from ..outbox.events import EVENT_KINDS
 from ..outbox.services import (LOG_PAGE_SIZE, URL_MAX, DeliveryNotFound, WebhookError, deactivate_webhook,
                                delivery_log, resend_delivery, rotate_webhook_secret, save_webhook,
@@ -17,14 +17,14 @@ from ..outbox.signing import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADE
 from .routes import _village, bp
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(ShopForm):
     url = StringField(_l("Receiver address (https://...)"), validators=[
         InputRequired(message=_l("Enter the address of your receiver, starting with https://.")),
         Length(max=URL_MAX, message=_l("The address is too long (at most %(max)d characters).", max=URL_MAX))],
         filters=[lambda value: value.strip() if value else value])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(ShopForm):
     """A button: only the CSRF token."""
 
 
