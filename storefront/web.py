@@ -6,6 +6,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import SecurityError
 
 from .accounts.sessions import load_user as load_session_user
+from .catalog.review import review_label
 from .clock import to_wita
 from .contact import display_phone, whatsapp_number
 from .extensions import db, login_manager
@@ -42,7 +43,8 @@ def init_app(app):
         date=lambda d: format_date(d, "d MMMM yyyy") if d else "",
     )
     app.jinja_env.globals.update(media_url=media_url, kind_label=kind_label, check_url=check_url,
-                                 status_label=status_label, public_url=external_url)
+                                 status_label=status_label, public_url=external_url,
+                                 review_label=review_label)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -1,4 +1,5 @@
 """Factory functions: objects with sensible defaults, committed, ready for a page to show."""
+import re
 from datetime import date, timedelta
 from itertools import count
 
@@ -43,7 +44,7 @@ def make_product(village, category_code="kopi", **fields):
     n = next(_seq)
     values = dict(slug=f"produk-{n}", sku=f"SKU-{n}", name=f"Produk Uji {n}",
                   description="Deskripsi produk.", price_idr=85000, weight_grams=250, stock=10,
-                  published=True, non_halal=False)
+                  published=True, non_halal=False, review_status="approved")
     values.update(fields)
     product = Product(village_id=village.id, category_id=category(category_code).id, **values)
     db.session.add(product)
@@ -93,10 +94,25 @@ def make_user(role="customer", village=None, email=None, password="a-long-test-p
 
 def sign_in(client, user, password="a-long-test-password"):
     """Sign ``user`` in through the real form, CSRF token and all."""
-    import re
-
     page = client.get("/masuk").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     response = client.post("/masuk", data={"csrf_token": token, "email": user.email, "password": password})
     assert response.status_code == 303, "sign-in failed"
     return client
+
+
+def office_approves(app, product, reason=None):
+    """The office approves (or, with ``reason``, refuses) what waits for it on ``product``,
+    through its own review page."""
+    office = app.test_client()
+    sign_in(office, make_user("verifier"))
+    page = office.get(f"/kantor/produk/{product.id}").get_data(as_text=True)
+    revision = re.search(r'name="revision_id"[^>]*value="([^"]*)"', page)
+    data = {"csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1),
+            "revision_id": revision.group(1) if revision else ""}
+    action = "setujui" if reason is None else "tolak"
+    if reason is not None:
+        data["reason"] = reason
+    answer = office.post(f"/kantor/produk/{product.id}/{action}", data=data)
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:500]
+    return answer

@@ -5,6 +5,7 @@ The tables below are the access rules. A route of those blueprints that is not i
 fails ``test_every_route_has_an_access_rule``, so a new route cannot ship without one.
 """
 import io
+import json
 from datetime import date, timedelta
 from itertools import count
 from pathlib import Path
@@ -14,11 +15,13 @@ import pytest
 from flask import url_for
 from PIL import Image
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from werkzeug.security import generate_password_hash
 
 from storefront.accounts.models import Invitation, User
 from storefront.accounts.services import invite_member
-from storefront.catalog.models import Product, ProductPhoto
+from storefront.catalog.models import Product, ProductPhoto, ProductRevision
+from storefront.catalog.review import propose_change
 from storefront.clock import today_wita
 from storefront.extensions import db
 from storefront.orders.models import Order, OrderLine, VillageOrder
@@ -103,6 +106,11 @@ GET_RULES = {
         ("paper of B", lambda w: {"certificate_id": w.pend_b}, office()),
     ],
     ("office.expiring", "GET"): [("expiring", lambda w: {}, office())],
+    ("office.listings", "GET"): [("listings to review", lambda w: {}, office())],
+    ("office.listing", "GET"): [
+        ("listing of A", lambda w: {"product_id": w.pa}, office()),
+        ("unknown listing", lambda w: {"product_id": 999999}, office(404)),
+    ],
     ("office.villages", "GET"): [("villages", lambda w: {}, office())],
     ("office.new_village", "GET"): [("village form", lambda w: {}, office())],
     ("office.invite", "GET"): [("members of A", lambda w: {"village_id": w.va}, office())],
@@ -468,8 +476,45 @@ def _rotated_own(before, after, w, role):
 
 
 def _products(w=None, role=None):
+    """Each product as village, name and price; the name as the village last asked for it
+    (a change to an approved product's name waits for the office as a proposal)."""
     db.session.expire_all()
-    return {p.id: (p.village_id, p.name, p.price_idr) for p in db.session.scalars(select(Product))}
+    proposals = {r.product_id: r.name for r in db.session.scalars(
+        select(ProductRevision).where(ProductRevision.status == "pending"))}
+    return {p.id: (p.village_id, proposals.get(p.id, p.name), p.price_idr)
+            for p in db.session.scalars(select(Product))}
+
+
+def _propose_both(w):
+    """A waiting change of the name of A's and of B's product."""
+    for product_id in (w.pa, w.pb):
+        product = db.session.scalars(select(Product).where(Product.id == product_id)
+                                     .options(selectinload(Product.photos))).one()
+        propose_change(product, {"name": f"{product.name} (baru)"}, None)
+    db.session.commit()
+
+
+def _revisions(w, role):
+    db.session.expire_all()
+    return {r.id: (r.product_id, r.status) for r in db.session.scalars(select(ProductRevision))}
+
+
+def _pending_revision_of(product_id):
+    db.session.expire_all()
+    return db.session.scalars(select(ProductRevision.id).where(
+        ProductRevision.product_id == product_id, ProductRevision.status == "pending")).one()
+
+
+def _listing_target(w, role):
+    return w.pb if role == ADMIN else w.pa
+
+
+def _revision_moved(to_status):
+    def check(before, after, w, role):
+        product_id = _listing_target(w, role)
+        moved = [i for i in after if after[i] != before.get(i)]
+        return [after[i] for i in moved] == [(product_id, to_status)]
+    return check
 
 
 def _product_data(w, role, **changes):
@@ -487,12 +532,19 @@ def _add_photo(w):
     photo = ProductPhoto(product_id=w.pa, position=0, key=f"foto-a-{next(_seq):04d}")
     db.session.add(photo)
     db.session.commit()
-    w.photo_a = photo.id
+    w.photo_a = photo.key
 
 
 def _photos(w, role):
+    """Each product's photos as the village last asked for them (a removal from an approved
+    product waits for the office as a proposal)."""
     db.session.expire_all()
-    return sorted(db.session.scalars(select(ProductPhoto.id)))
+    shown = {}
+    for photo in db.session.scalars(select(ProductPhoto).order_by(ProductPhoto.position)):
+        shown.setdefault(photo.product_id, []).append(photo.key)
+    for revision in db.session.scalars(select(ProductRevision).where(ProductRevision.status == "pending")):
+        shown[revision.product_id] = json.loads(revision.photo_keys)
+    return {product_id: keys for product_id, keys in shown.items() if keys}
 
 
 def _webhooks(w, role):
@@ -576,10 +628,29 @@ POST_CASES = {
         form_page=lambda w, role: w.url("portal.edit_product", product_id=w.pa)),
     ("portal.delete_photo", "POST"): PostCase(
         expect=member(303, 404), prepare=_add_photo,
-        target=lambda w, role: {"product_id": w.pa, "photo_id": w.photo_a},
+        target=lambda w, role: {"product_id": w.pa, "key": w.photo_a},
         data=lambda w, role: {}, snapshot=_photos,
-        changed=lambda before, after, w, role: after == [i for i in before if i != w.photo_a],
+        changed=lambda before, after, w, role: w.pa not in after and before[w.pa] == [w.photo_a],
         form_page=lambda w, role: w.url("portal.edit_product", product_id=w.pa)),
+    ("portal.withdraw_change", "POST"): PostCase(
+        expect=member(303, 404), prepare=_propose_both,
+        target=lambda w, role: {"product_id": w.pa}, data=lambda w, role: {}, snapshot=_revisions,
+        changed=lambda before, after, w, role: [v for i, v in after.items() if v != before[i]]
+        == [(w.pa, "withdrawn")],
+        form_page=lambda w, role: w.url("portal.edit_product", product_id=w.pa)),
+    ("office.approve_listing", "POST"): PostCase(
+        expect=office(303), prepare=_propose_both,
+        target=lambda w, role: {"product_id": _listing_target(w, role)},
+        data=lambda w, role: {"revision_id": str(_pending_revision_of(_listing_target(w, role)))},
+        snapshot=_revisions, changed=_revision_moved("approved"),
+        form_page=lambda w, role: w.url("office.listing", product_id=_listing_target(w, role))),
+    ("office.reject_listing", "POST"): PostCase(
+        expect=office(303), prepare=_propose_both,
+        target=lambda w, role: {"product_id": _listing_target(w, role)},
+        data=lambda w, role: {"revision_id": str(_pending_revision_of(_listing_target(w, role))),
+                              "reason": "Nama baru tidak sesuai izin P-IRT."},
+        snapshot=_revisions, changed=_revision_moved("rejected"),
+        form_page=lambda w, role: w.url("office.listing", product_id=_listing_target(w, role))),
     ("portal.webhook", "POST"): PostCase(
         expect=member(303, 303), target=lambda w, role: {},
         data=lambda w, role: {"action": "save", "url": "https://desa.example.id/hook"},

@@ -12,14 +12,14 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select, update
 
-from storefront.catalog.models import Product, ProductPhoto
+from storefront.catalog.models import Product, ProductPhoto, ProductRevision
 from storefront.extensions import db
 from storefront.legality.models import certificate_products
 from storefront.villages.models import Village
 
 from .conftest import csrf_token
 from .factories import (category, make_certificate, make_certified_village, make_product,
-                        make_sellable_food, make_user, make_village, sign_in)
+                        make_sellable_food, make_user, make_village, office_approves, sign_in)
 from .visibility import assert_hidden, assert_visible
 
 
@@ -117,13 +117,16 @@ def test_a_new_food_product_stays_hidden_until_its_papers_are_verified(app, clie
     assert_hidden(client, product, village.slug)
 
     form = text(member.get(f"/portal/produk/{product.id}/ubah"))
-    assert "Waiting for papers" in form
+    assert "Waiting for the office's review" in form
     assert "food permit for this product (P-IRT or BPOM MD)" in form
     assert "halal certificate for this product" in form
     assert "business number (NIB)" not in form  # the village holds its NIB
     assert 'href="/portal/dokumen/baru"' in form
     listing = text(member.get("/portal/produk"))
-    assert product.name in listing and "Waiting for papers" in listing
+    assert product.name in listing and "Waiting for the office's review" in listing
+    office_approves(app, product)
+    listing = text(member.get("/portal/produk"))
+    assert "Waiting for papers" in listing
 
     # The P-IRT is sent: the form says the office is checking it; the halal one is still to send.
     pirt = make_certificate(village, "pirt", [product], status="pending")
@@ -156,6 +159,8 @@ def test_without_a_nib_even_a_handicraft_waits(app, client):
     page = text(member.get(f"/portal/produk/{product.id}/ubah"))
     assert "business number (NIB)" in page and "food permit" not in page
     make_certificate(village, "nib")
+    assert_hidden(client, product, village.slug)  # papers alone are not enough: the office reviews it
+    office_approves(app, product)
     assert_visible(client, product, village.slug)  # the listing rule decides: the NIB is its paper
 
 
@@ -179,7 +184,6 @@ def test_a_member_cannot_see_or_change_another_villages_product(app):
     photo_key = "madu-hutan-0000aaaa"
     db.session.add(ProductPhoto(product_id=other.id, position=0, key=photo_key))
     db.session.commit()
-    photo_id = db.session.scalars(select(ProductPhoto.id)).one()
     member = member_client(app, mine)
 
     assert member.get(f"/portal/produk/{other.id}/ubah").status_code == 404
@@ -189,8 +193,11 @@ def test_a_member_cannot_see_or_change_another_villages_product(app):
                          data={"csrf_token": csrf_token(page), "stock_seen": "10",
                                **product_fields(name="Diambil alih", price_idr="1")})
     assert answer.status_code == 404
-    assert member.post(f"/portal/produk/{other.id}/foto/{photo_id}/hapus",
+    assert member.post(f"/portal/produk/{other.id}/foto/{photo_key}/hapus",
                        data={"csrf_token": csrf_token(page)}).status_code == 404
+    assert member.post(f"/portal/produk/{other.id}/usulan/tarik",
+                       data={"csrf_token": csrf_token(page)}).status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(ProductRevision)) == 0
     after = fresh(other.id)
     assert (after.name, after.price_idr) == ("Madu Hutan Desa Lain", 90000)
     assert db.session.scalar(select(func.count()).select_from(ProductPhoto)) == 1
@@ -210,12 +217,12 @@ def test_a_photo_of_another_product_cannot_be_removed_through_mine(app):
     first, second = make_product(village, "tenun"), make_product(village, "tenun")
     db.session.add(ProductPhoto(product_id=second.id, position=0, key="kain-0000bbbb"))
     db.session.commit()
-    photo_id = db.session.scalars(select(ProductPhoto.id)).one()
     member = member_client(app, village)
     page = text(member.get(f"/portal/produk/{first.id}/ubah"))
-    assert member.post(f"/portal/produk/{first.id}/foto/{photo_id}/hapus",
+    assert member.post(f"/portal/produk/{first.id}/foto/kain-0000bbbb/hapus",
                        data={"csrf_token": csrf_token(page)}).status_code == 404
     assert db.session.scalar(select(func.count()).select_from(ProductPhoto)) == 1
+    assert db.session.scalar(select(func.count()).select_from(ProductRevision)) == 0
 
 
 # --- photos ---------------------------------------------------------------------------------------
@@ -247,7 +254,7 @@ def test_photos_are_stored_in_two_sizes_and_can_be_removed(app):
     assert db.session.scalar(select(func.max(ProductPhoto.position))) == 3
 
     page = text(member.get(f"/portal/produk/{product.id}/ubah"))
-    assert member.post(f"/portal/produk/{product.id}/foto/{photos[0].id}/hapus",
+    assert member.post(f"/portal/produk/{product.id}/foto/{photos[0].key}/hapus",
                        data={"csrf_token": csrf_token(page)}).status_code == 303
     assert not (root / f"{photos[0].key}-s.jpg").exists() and not (root / f"{photos[0].key}-l.jpg").exists()
     assert db.session.scalar(select(func.count()).select_from(ProductPhoto)) == 3
@@ -385,6 +392,8 @@ def test_a_food_product_cannot_slip_into_a_non_food_category(app):
     # The other way round is fine: the rule then asks for food papers.
     craft = make_product(village, "kerajinan")
     assert post_edit(member, craft.id, category=str(category("camilan").id)).status_code == 303
+    assert fresh(craft.id).category_id == category("kerajinan").id  # until the office approves
+    office_approves(app, craft)
     assert fresh(craft.id).category_id == category("camilan").id
 
 

@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import HiddenInput
 
 from ..forms import ShopForm
 from ..villages.models import GROUP_TYPES
@@ -52,3 +53,12 @@ class RatesForm(ShopForm):
     same_regency = _rate(_l("Same regency as the village (Rp per kg)"))
     ntt = _rate(_l("Elsewhere in NTT (Rp per kg)"))
     indonesia = _rate(_l("Elsewhere in Indonesia (Rp per kg)"))
+
+
+class ListingDecisionForm(ShopForm):
+    """Approve or refuse a listing, or the proposed change the office looked at."""
+
+    #: The proposal on the page; empty for a new listing. A newer one is never decided unseen.
+    revision_id = IntegerField(validators=[Optional()], widget=HiddenInput())
+    reason = TextAreaField(_l("Reason (the village will see it)"), validators=[
+        Optional(), Length(max=2000, message=_l("Keep the reason under 2,000 characters."))])

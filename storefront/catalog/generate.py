@@ -171,7 +171,7 @@ def generate_catalog(villages, products, order_lines, seed=7, force=False, on=No
             "description": f"{base} buatan kelompok desa, dikemas rapi dan siap dikirim.",
             "price_idr": rng.randrange(low, high, 500), "weight_grams": rng.choice((100, 250, 500, 1000)),
             "stock": rng.choice((0, 5, 10, 20, 50, 100)), "published": rng.random() >= 0.03,
-            "non_halal": base == "Se'i Babi",
+            "non_halal": base == "Se'i Babi", "review_status": "approved",
             "verification_code": f"G{pid:07d}"[-8:] if pid < 10**7 else f"{pid:08d}"[-8:],
             "created_at": created, "updated_at": created,
         })

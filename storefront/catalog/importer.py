@@ -315,7 +315,7 @@ def _import_products(rows, villages, report):
             report.warnings.append(("products", sku, "non_halal only matters for food"))
         created = product is None
         if created:
-            product = Product(sku=sku, village_id=village.id)
+            product = Product(sku=sku, village_id=village.id, review_status="approved")  # the office's own
             db.session.add(product)
             existing[sku.casefold()] = product
         elif product.slug in by_slug and product.slug != slug:

@@ -15,7 +15,7 @@ import io
 import re
 import unicodedata
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask_babel import gettext as _
@@ -29,7 +29,8 @@ from ..extensions import db
 from ..legality.models import FOOD_PERMIT_KINDS, Certificate, certificate_products
 from ..media import SIZES, media_root, save_image
 from ..villages.models import Village
-from .models import Category, Product, ProductPhoto
+from .models import Category, Product, ProductPhoto, ProductRevision
+from .review import pending_revision, propose_change, proposed, resubmit_listing, submit_listing
 from .sellable import explain_listing
 
 #: Per photo; a whole request is capped by ``MAX_CONTENT_LENGTH`` as well.
@@ -46,7 +47,7 @@ _SIGNATURES = (
 SKU_PATTERN = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$")
 
 #: Clause of the listing rule -> the kinds of paper that satisfy it (``None``: not a paper).
-CLAUSE_KINDS = {"published": None, "village_active": None, "nib": ("nib",),
+CLAUSE_KINDS = {"published": None, "approved": None, "village_active": None, "nib": ("nib",),
                 "food_permit": FOOD_PERMIT_KINDS, "halal": ("halal",)}
 VILLAGE_WIDE_CLAUSES = ("nib",)
 
@@ -125,6 +126,18 @@ def clean_photo(file_storage):
         raise PhotoError(_("The photo is too large to open safely.")) from None
     except Exception:  # Pillow raises many kinds of errors for broken files
         raise PhotoError(_("The photo could not be read; it may be damaged. Take or export it again.")) from None
+
+
+def _store_photo_files(product, images):
+    """Write each image in both sizes, without a record (a proposal names them); their keys."""
+    keys = []
+    try:
+        for image in images:
+            keys.append(save_image(image, product.slug))
+    except BaseException:
+        discard_photo_files(keys)
+        raise
+    return keys
 
 
 def _store_photos(product, images):
@@ -219,11 +232,12 @@ def _check_numbers(data):
         raise ListingError(_("Price and stock cannot be negative, and the weight must be above 0 g."))
 
 
-def create_product(*, village_id, data, photos=()):
+def create_product(*, village_id, data, photos=(), actor=None):
     """Add a product to the village's listings, with its first photos.
 
     It is published by default, yet shows in the shop only when the listing rule allows: until
-    then it waits for its papers. ``photos`` are images from ``clean_photo``.
+    then it waits for the office's review of the listing and for its papers. ``photos`` are
+    images from ``clean_photo``.
     """
     village = db.session.get(Village, village_id)
     if village is None:
@@ -247,6 +261,7 @@ def create_product(*, village_id, data, photos=()):
                              "Please try again.")) from None
     set_committed_value(product, "photos", [])  # new, so empty: no need to ask the database
     _store_photos(product, photos)
+    submit_listing(product, actor)
     return product
 
 
@@ -259,20 +274,39 @@ class StockChanged(ListingError):
         self.current = current
 
 
-def update_product(product, *, data, stock_seen, photos=()):
+@dataclass
+class Saved:
+    """What ``update_product`` did: the product, and the proposal that waits for the office
+    when the change touched what an approved product is (None otherwise)."""
+
+    product: Product
+    revision: ProductRevision | None = None
+    #: Photo files that no record uses any more: delete them after the commit.
+    unused_photo_keys: list = field(default_factory=list)
+
+
+def update_product(product, *, data, stock_seen, photos=(), actor=None):
     """Change a village's product. Papers are not touched; the listing rule re-decides at once.
 
-    ``product`` must have ``photos`` and ``category`` loaded. Stock is set to what was typed
-    only when it still is ``stock_seen`` (what the form showed): an order placed meanwhile is
-    never overwritten, the village is asked to look again (``StockChanged``). A food product
-    cannot move to a non-food category: its food papers would silently stop being required.
+    ``product`` must have ``photos`` and ``category`` loaded. Price, stock and the published
+    switch change at once. What the product *is* (name, category, description, weight, photos,
+    non-halal) changes at once only while the office has not approved the listing yet; for an
+    approved product it becomes a proposal the office reviews (``catalog/review.py``), and the
+    approved version stays on sale meanwhile.
+
+    Stock is set to what was typed only when it still is ``stock_seen`` (what the form showed):
+    an order placed meanwhile is never overwritten, the village is asked to look again
+    (``StockChanged``). A food product cannot move to a non-food category: its food papers would
+    silently stop being required.
     """
     category = _category(data.category_id)
     _check_numbers(data)
     if product.category.is_food and not category.is_food:
         raise ListingError(_("A food product cannot be moved to a non-food category, because its food "
                              "papers would no longer be checked. Add it as a new product instead."))
-    if len(product.photos) + len(photos) > MAX_PHOTOS:
+    waiting = pending_revision(product.id) if product.review_status == "approved" else None
+    photo_keys = proposed(waiting)["photo_keys"] if waiting else [photo.key for photo in product.photos]
+    if len(photo_keys) + len(photos) > MAX_PHOTOS:
         raise ListingError(_("A product can have at most %(n)s photos; remove one first.", n=MAX_PHOTOS))
     if data.stock != stock_seen:
         moved = db.session.execute(
@@ -284,26 +318,46 @@ def update_product(product, *, data, stock_seen, photos=()):
                 "The stock changed from %(seen)s to %(now)s while you were editing (orders came in). "
                 "Check the number and save again.", seen=stock_seen, now=current), current)
         set_committed_value(product, "stock", data.stock)  # the row holds it already
-    product.category_id = category.id
-    product.name = data.name
-    product.description = data.description
     product.price_idr = data.price_idr
-    product.weight_grams = data.weight_grams
     product.published = data.published
-    product.non_halal = data.non_halal and category.is_food
+    wanted = {"name": data.name, "category_id": category.id, "description": data.description,
+              "weight_grams": data.weight_grams, "non_halal": data.non_halal and category.is_food}
+    if product.review_status != "approved":
+        changed = any(getattr(product, name) != value for name, value in wanted.items()) or bool(photos)
+        for name, value in wanted.items():
+            setattr(product, name, value)
+        db.session.flush()
+        _store_photos(product, photos)
+        if changed and product.review_status == "rejected":
+            resubmit_listing(product, actor)
+        return Saved(product)
     db.session.flush()
-    _store_photos(product, photos)
-    return product
+    new_keys = _store_photo_files(product, photos)
+    try:
+        revision, unused = propose_change(product, {**wanted, "photo_keys": photo_keys + new_keys}, actor)
+    except BaseException:
+        discard_photo_files(new_keys)
+        raise
+    return Saved(product, revision, unused)
 
 
-def delete_product_photo(product, photo_id):
-    """Remove one photo of the product; return its key so the files can go after the commit."""
-    photo = next((p for p in product.photos if p.id == photo_id), None)
-    if photo is None:
+def delete_product_photo(product, photo_key, actor=None):
+    """Remove one photo of the product (``photo_key``: a photo it shows, or one a waiting
+    proposal adds). Before approval the photo goes at once; for an approved product its removal
+    is proposed to the office like any other change. Returns a ``Saved``."""
+    if product.review_status != "approved":
+        photo = next((p for p in product.photos if p.key == photo_key), None)
+        if photo is None:
+            raise ListingError(_("That photo is not one of this product's."))
+        product.photos.remove(photo)
+        db.session.flush()
+        return Saved(product, None, [photo.key])
+    waiting = pending_revision(product.id)
+    keys = proposed(waiting)["photo_keys"] if waiting else [photo.key for photo in product.photos]
+    if photo_key not in keys:
         raise ListingError(_("That photo is not one of this product's."))
-    product.photos.remove(photo)
-    db.session.flush()
-    return photo.key
+    revision, unused = propose_change(product, {"photo_keys": [k for k in keys if k != photo_key]}, actor)
+    return Saved(product, revision, unused)
 
 
 # --- what keeps a product hidden -------------------------------------------------------------

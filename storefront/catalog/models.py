@@ -1,7 +1,7 @@
 """Categories, products and their photos."""
 import secrets
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String,
-                        Text, UniqueConstraint)
+                        Text, UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -37,10 +37,22 @@ class Category(db.Model):
         return f"<Category {self.code}>"
 
 
+#: The office's review of what a product is (``catalog/review.py``).
+REVIEW_STATUSES = ("pending", "approved", "rejected")
+#: A proposed change to an approved product: waiting, taken, refused, taken back by the village,
+#: or replaced by a newer proposal of the village.
+REVISION_STATUSES = ("pending", "approved", "rejected", "withdrawn", "superseded")
+
+
+def _in(values):
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
 class Product(db.Model):
     __tablename__ = "products"
     __table_args__ = (
         CheckConstraint("price_idr >= 0", name="price_idr_not_negative"),
+        CheckConstraint(f"review_status IN {_in(REVIEW_STATUSES)}", name="review_status_known"),
         CheckConstraint("stock >= 0", name="stock_not_negative"),
         CheckConstraint("weight_grams > 0", name="weight_grams_positive"),
         # Keyset pagination walks the catalogue by each sort order and id (catalog/paging.py).
@@ -69,6 +81,11 @@ class Product(db.Model):
     #: Public code printed on the QR label; ``/verifikasi/<code>`` shows the product's papers.
     verification_code: Mapped[str] = mapped_column(
         String(12), unique=True, default=new_verification_code)
+    #: One of ``REVIEW_STATUSES``. A village's new listing waits (``pending``) until the office
+    #: approves what it is; only ``approved`` products can be sold. Changes to what an approved
+    #: product is wait as a ``ProductRevision`` while this version stays on sale. Imports are
+    #: the office's own act and arrive approved.
+    review_status: Mapped[str] = mapped_column(String(10), default="pending")
     created_at = mapped_column(DateTime(timezone=True), default=now_utc, index=True)
     updated_at = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc, index=True)
 
@@ -85,6 +102,61 @@ class Product(db.Model):
 
     def __repr__(self):
         return f"<Product {self.sku}>"
+
+
+class ProductRevision(db.Model):
+    """What a village proposes an approved product should become: the fields that say what the
+    product is, in full. Never edited: a newer proposal supersedes it. Price, stock and the
+    published switch are not here: those are the village's to change at once."""
+
+    __tablename__ = "product_revisions"
+    __table_args__ = (
+        CheckConstraint(f"status IN {_in(REVISION_STATUSES)}", name="status_known"),
+        CheckConstraint("weight_grams > 0", name="weight_grams_positive"),
+        # At most one proposal waits per product.
+        Index("ix_product_revisions_one_pending", "product_id", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    #: One of ``REVISION_STATUSES``.
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    name: Mapped[str] = mapped_column(String(160))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    weight_grams: Mapped[int] = mapped_column(Integer)
+    non_halal: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: JSON list of the media keys of the photos the product would show, in order: kept ones
+    #: and newly uploaded ones (stored, but shown nowhere public until approved).
+    photo_keys: Mapped[str] = mapped_column(Text, default="[]")
+    #: The office's reason when it refused the proposal; the village reads it.
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at = mapped_column(DateTime(timezone=True), default=now_utc)
+    decided_at = mapped_column(DateTime(timezone=True))
+
+    product = relationship("Product", lazy="raise")
+    category = relationship("Category", lazy="raise")
+
+
+class ListingEvent(db.Model):
+    """One step in the review of a listing or of a proposed change: who, when, from, to, why."""
+
+    __tablename__ = "listing_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    #: Set when the step concerns a proposed change rather than the listing itself.
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("product_revisions.id", ondelete="SET NULL"))
+    #: Empty when the listing or proposal was created.
+    from_status: Mapped[str | None] = mapped_column(String(12))
+    to_status: Mapped[str] = mapped_column(String(12))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: The actor as a person reads it.
+    actor_name: Mapped[str] = mapped_column(String(160))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at = mapped_column(DateTime(timezone=True), default=now_utc)
 
 
 class ProductPhoto(db.Model):

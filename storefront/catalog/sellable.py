@@ -1,7 +1,8 @@
 """The listing rule: the one definition of "sellable", used by every page, feed and API.
 
 A product is sellable on date D (today in WITA) when
-1. it is published and its village is active;
+1. it is published, the office has approved the listing (what the product is), and its village
+   is active;
 2. its village holds a verified NIB, unexpired on D;
 3. if its category is food: a verified, unexpired P-IRT or BPOM MD of the same village
    covers it and, unless declared non-halal, so does a verified, unexpired halal certificate
@@ -45,6 +46,7 @@ def listing_clauses(on=None):
     on = on or today_wita()
     return {
         "published": Product.published,
+        "approved": Product.review_status == "approved",
         "village_active": Village.active,
         "nib": _village_holds(("nib",), on),
         "food_permit": or_(not_(Category.is_food), _covered_by(FOOD_PERMIT_KINDS, on)),

@@ -24,6 +24,7 @@ THRESHOLDS = (60, 30, 7)
 
 CLAUSE_TEXT = {
     "published": "tidak ditayangkan oleh desa",
+    "approved": "daftar produk belum atau tidak disetujui kantor",
     "village_active": "desa ditangguhkan",
     "nib": "NIB desa tidak terverifikasi atau kedaluwarsa",
     "food_permit": "izin pangan (P-IRT/BPOM MD) tidak ada, belum terverifikasi atau kedaluwarsa",

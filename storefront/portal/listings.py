@@ -15,6 +15,8 @@ from ..catalog.browse import all_categories
 from ..catalog.listings import (ListingError, PhotoError, StockChanged, clean_photo, create_product,
                                 delete_product_photo, discard_photo_files, listing_states, update_product)
 from ..catalog.models import Product
+from ..catalog.review import (ReviewError, identity, pending_revision, proposed, review_notes,
+                              withdraw_revision)
 from ..extensions import db
 from ..i18n import current_language
 from ..legality.forms import ConfirmForm
@@ -24,6 +26,7 @@ from .routes import _village, bp
 #: What each failing clause of the listing rule asks of the village.
 CLAUSE_LABELS = {
     "published": _l("Hidden by you: tick “Show in the shop when its papers allow” to list it."),
+    "approved": _l("The office's review of the listing: it checks what the product is before it is shown"),
     "village_active": _l("Your village is suspended by the office: none of its products is shown until it is reinstated."),
     "nib": _l("The village's business number (NIB), verified and valid"),
     "food_permit": _l("A food permit for this product (P-IRT or BPOM MD), verified and valid"),
@@ -31,13 +34,17 @@ CLAUSE_LABELS = {
 }
 
 
-def _badge(missing):
+def _badge(product, missing):
     """(css class, label) summing up a product's listing state."""
     clauses = {m.clause for m in missing}
     if not clauses:
         return "valid", _("On sale")
     if "village_active" in clauses:
         return "rejected", _("Village suspended")
+    if product.review_status == "rejected":
+        return "rejected", _("Not accepted by the office")
+    if product.review_status == "pending":
+        return "pending", _("Waiting for the office's review")
     if clauses == {"published"}:
         return "expired", _("Hidden by you")
     return "pending", _("Waiting for papers")
@@ -67,8 +74,8 @@ def products():
     ).unique().all()
     states = listing_states([p.id for p in products], current_user.village_id)
     return render_template("portal/products.html", village=_village(), products=products, states=states,
-                           badges={pid: _badge(missing) for pid, missing in states.items()},
-                           clause_labels=CLAUSE_LABELS)
+                           badges={p.id: _badge(p, states[p.id]) for p in products},
+                           notes=review_notes(states), clause_labels=CLAUSE_LABELS)
 
 
 def _photos(form):
@@ -92,18 +99,34 @@ def new_product():
         if images is not None:
             try:
                 product = create_product(village_id=current_user.village_id, data=form.product_data(),
-                                         photos=images)
+                                         photos=images, actor=current_user)
             except ListingError as exc:
                 db.session.rollback()
                 form.form_errors.append(str(exc))
             else:
                 db.session.commit()
-                flash(_("%(name)s is saved. Below: whether it shows in the shop, and which papers it "
-                        "still needs.", name=product.name), "success")
+                flash(_("%(name)s is saved. The office reviews every new product before it is shown; "
+                        "below: what it still waits for.", name=product.name), "success")
                 return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
     status = 422 if form.is_submitted() else 200
     return render_template("portal/product_form.html", form=form, product=None, missing=None,
                            badge=None, clause_labels=CLAUSE_LABELS, village=_village()), status
+
+
+def _form_values(product, waiting):
+    """The edit form shows what the village last asked for: its waiting proposal, if any."""
+    shown = proposed(waiting) if waiting else identity(product)
+    return {"name": shown["name"], "category": str(shown["category_id"]), "description": shown["description"],
+            "price_idr": product.price_idr, "weight_grams": shown["weight_grams"], "stock": product.stock,
+            "published": product.published, "non_halal": shown["non_halal"], "stock_seen": str(product.stock)}
+
+
+def _saved_message(product, saved):
+    if saved.revision is not None:
+        return _("Your changes to %(name)s wait for the office's review; until it approves them the "
+                 "shop keeps showing the approved version. Price, stock and showing it changed at once.",
+                 name=product.name)
+    return _("Your changes to %(name)s are saved.", name=product.name)
 
 
 @bp.route("/produk/<int:product_id>/ubah", methods=["GET", "POST"])
@@ -111,16 +134,14 @@ def new_product():
 def edit_product(product_id):
     """Change a product of the village; the papers it still needs are listed beside the form."""
     product = _own_product(product_id)
-    form = EditProductForm(categories=all_categories(), locale=current_language(), data={
-        "name": product.name, "category": str(product.category_id), "description": product.description,
-        "price_idr": product.price_idr, "weight_grams": product.weight_grams, "stock": product.stock,
-        "published": product.published, "non_halal": product.non_halal, "stock_seen": str(product.stock)})
+    form = EditProductForm(categories=all_categories(), locale=current_language(),
+                           data=_form_values(product, pending_revision(product.id)))
     if form.validate_on_submit():
         images = _photos(form)
         if images is not None:
             try:
-                update_product(product, data=form.product_data(), stock_seen=int(form.stock_seen.data),
-                               photos=images)
+                saved = update_product(product, data=form.product_data(), stock_seen=int(form.stock_seen.data),
+                                       photos=images, actor=current_user)
             except StockChanged as exc:
                 db.session.rollback()
                 form.stock.errors = [str(exc)]
@@ -130,30 +151,63 @@ def edit_product(product_id):
                 form.form_errors.append(str(exc))
             else:
                 db.session.commit()
-                flash(_("Your changes to %(name)s are saved.", name=product.name), "success")
+                discard_photo_files(saved.unused_photo_keys)
+                flash(_saved_message(product, saved), "success")
                 return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
         product = _own_product(product_id)  # a failed save rolled back and expired it
     status = 422 if form.is_submitted() else 200
+    return _edit_page(product, form), status
+
+
+def _edit_page(product, form):
     missing = listing_states([product.id], current_user.village_id)[product.id]
+    waiting, refusal = review_notes([product.id])[product.id]
     return render_template("portal/product_form.html", form=form, product=product, missing=missing,
-                           badge=_badge(missing), clause_labels=CLAUSE_LABELS, village=_village()), status
+                           badge=_badge(product, missing), clause_labels=CLAUSE_LABELS, village=_village(),
+                           waiting=waiting, proposal=proposed(waiting) if waiting else None, refusal=refusal,
+                           categories={c.id: c for c in all_categories()}, confirm_form=ConfirmForm())
 
 
-@bp.post("/produk/<int:product_id>/foto/<int:photo_id>/hapus")
+def _after_change(product, saved, message):
+    db.session.commit()
+    discard_photo_files(saved.unused_photo_keys)
+    flash(message if saved.revision is None else _saved_message(product, saved), "success")
+    return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
+
+
+@bp.post("/produk/<int:product_id>/foto/<key>/hapus")
 @member_required
-def delete_photo(product_id, photo_id):
-    """Remove one photo of the village's product (its files go once the change is saved)."""
+def delete_photo(product_id, key):
+    """Remove one photo of the village's product (its files go once the change is saved); for
+    an approved product the removal is proposed to the office like any change."""
     product = _own_product(product_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
         flash(_("The form expired. Please try again."), "warning")
         return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
     try:
-        key = delete_product_photo(product, photo_id)
+        saved = delete_product_photo(product, key, actor=current_user)
     except ListingError:
         db.session.rollback()
         abort(404)
+    return _after_change(product, saved, _("The photo is removed."))
+
+
+@bp.post("/produk/<int:product_id>/usulan/tarik")
+@member_required
+def withdraw_change(product_id):
+    """Take back the change that waits for the office; the product stays as approved."""
+    product = _own_product(product_id)
+    if not ConfirmForm().validate_on_submit():
+        flash(_("The form expired. Please try again."), "warning")
+        return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
+    try:
+        unused = withdraw_revision(product, current_user)
+    except ReviewError as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
     db.session.commit()
-    discard_photo_files([key])
-    flash(_("The photo is removed."), "success")
+    discard_photo_files(unused)
+    flash(_("Your proposed change is withdrawn; the product stays as the office approved it."), "success")
     return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
