@@ -4,6 +4,7 @@ Checked as the office sees it (the report of ``flask catalog import``, its exit 
 database holds it, and as a buyer sees it (``/produk/<slug>``).
 """
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,11 +13,14 @@ from sqlalchemy.orm import selectinload
 from storefront.catalog.importer import import_catalog
 from storefront.catalog.models import Product
 from storefront.catalog.sellable import is_sellable
+from storefront.clock import today_wita
 from storefront.extensions import db
-from storefront.legality.models import Certificate, CertificateEvent, certificate_products
+from storefront.legality.models import (STATUSES, Certificate, CertificateEvent,
+                                        certificate_products)
+from storefront.legality.services import reject_certificate, revoke_certificate, verify_certificate
 from storefront.villages.models import Village
 
-from .factories import make_user, make_village
+from .factories import make_user, make_village, sign_in
 
 ACTOR = "Dinas Uji (impor katalog)"
 
@@ -335,6 +339,7 @@ def test_a_status_change_updates_by_number_and_is_audited(app, runner, client, t
     cert_id = _cert(HALAL).id
     document = _doc()
     document["certificates"][2]["status"] = "revoked"
+    document["certificates"][2]["reason"] = "Nomor tidak terdaftar di BPJPH."
     document["certificates"][2]["number"] = "ID 53110012345670824"  # same paper, typed loosely
 
     result = _run(runner, tmp_path, document)
@@ -349,7 +354,7 @@ def test_a_status_change_updates_by_number_and_is_audited(app, runner, client, t
                                                              ("verified", "revoked")]
     last = events[-1]
     assert last.actor_name == _office_actor(app)
-    assert last.reason == "catalogue import"
+    assert last.reason == "Nomor tidak terdaftar di BPJPH."
     assert last.created_at is not None
     assert client.get("/produk/kopi-arabika-beiposo").status_code == 404
 
@@ -478,7 +483,7 @@ def test_dry_run_of_changes_leaves_the_old_values(app, runner, tmp_path):
     before = _counts()
     document = _doc()
     document["products"][0]["price_idr"] = 99000
-    document["certificates"][2]["status"] = "revoked"
+    document["certificates"][2].update(status="revoked", reason="Nomor palsu.")
 
     result = _run(runner, tmp_path, document, "--dry-run")
 
@@ -843,7 +848,7 @@ def test_fields_left_out_of_a_later_file_keep_their_stored_values(app, client):
 def test_a_paper_that_stops_being_verified_loses_its_verifier(app):
     _import(_doc())
     document = _doc()
-    document["certificates"][2]["status"] = "revoked"
+    document["certificates"][2].update(status="revoked", reason="Nomor palsu.")
     _import(document)
     db.session.expire_all()
     halal = _cert(HALAL)
@@ -873,3 +878,270 @@ def test_a_suspended_verifier_cannot_sign_an_import(app, runner, tmp_path):
     assert result.exit_code != 0
     assert "is not an active verifier or admin account" in result.output
     assert _village("beiposo") is None
+
+
+# --- the office's transition table ----------------------------------------------------------
+# An import is the office acting, so an existing paper's status moves only as the office's
+# screens may move it (storefront/legality/services.py TRANSITIONS), with the same audit row.
+
+#: The moves the office may make (kept apart from the code on purpose).
+OFFICE_MOVES = {("pending", "verified"), ("pending", "rejected"), ("verified", "revoked")}
+OFFICE_REASON = "Nomor pada scan tidak sama dengan nomor yang diketik."
+
+
+def _office(number, action):
+    """The office verifies, rejects or revokes a paper as its screens do (the legality service)."""
+    verifier = make_user(role="verifier")
+    certificate = _cert(number)
+    if action == "verify":
+        verify_certificate(certificate, verifier)
+    elif action == "reject":
+        reject_certificate(certificate, verifier, OFFICE_REASON)
+    else:
+        revoke_certificate(certificate, verifier, OFFICE_REASON)
+    db.session.commit()
+    return verifier
+
+
+def _history(number):
+    return [(e.from_status, e.to_status, e.actor_name, e.reason) for e in _events(number)]
+
+
+def _refusal(number, closed, to_status="verified"):
+    return (f"  rejected certificates {number}: A {closed} paper cannot be marked {to_status}. "
+            f"(it is {closed} in the shop; an import follows the office's transition rules)")
+
+
+@pytest.mark.parametrize("closed, first_status, action", [
+    ("revoked", "verified", "revoke"),
+    ("rejected", "pending", "reject"),
+])
+def test_a_reimport_cannot_verify_a_paper_the_office_closed(app, runner, client, tmp_path,
+                                                          closed, first_status, action):
+    first = _doc()
+    first["certificates"][2]["status"] = first_status
+    assert _run(runner, tmp_path, first).exit_code == 0
+    _office(HALAL, action)
+    before, history = _counts(), _history(HALAL)
+    document = _doc()  # the office's old file: the halal paper still says "verified"
+    document["products"][0]["price_idr"] = 99000
+    document["villages"].append({"slug": "oelolok", "name": "Oelolok", "regency": "53.03"})
+
+    result = _run(runner, tmp_path, document)
+
+    assert result.exit_code == 1, result.output
+    lines = _lines(result)
+    assert lines[0] == "Import refused: nothing was written. Fix the rejected rows and run it again."
+    assert "  rejected: 1" in lines, result.output
+    assert _refusal(HALAL, closed) in lines, result.output
+    db.session.expire_all()
+    halal = _cert(HALAL)
+    assert halal.status == closed
+    assert halal.verified_by_name is None and halal.verified_at is None
+    assert _history(HALAL) == history
+    assert _counts() == before
+    assert _product("KOPI-BEI-01").price_idr == 85000
+    assert _village("oelolok") is None
+    assert client.get("/produk/kopi-arabika-beiposo").status_code == 404
+
+
+def test_a_dry_run_reports_the_same_refusal(app, runner, client, tmp_path):
+    assert _run(runner, tmp_path, _doc()).exit_code == 0
+    _office(HALAL, "revoke")
+    before, history = _counts(), _history(HALAL)
+
+    result = _run(runner, tmp_path, _doc(), "--dry-run")
+
+    assert result.exit_code == 1, result.output
+    assert _lines(result)[0] == "Dry run: nothing written. The import would be refused:"
+    assert _refusal(HALAL, "revoked") in _lines(result), result.output
+    db.session.expire_all()
+    assert _cert(HALAL).status == "revoked"
+    assert (_counts(), _history(HALAL)) == (before, history)
+    assert client.get("/produk/kopi-arabika-beiposo").status_code == 404
+
+
+def _one_paper(status, **fields):
+    """A village with one NIB paper in ``status`` (an import may create a paper in any status)."""
+    return {
+        "villages": [{"slug": "beiposo", "name": "Beiposo", "regency": "Ngada"}],
+        "certificates": [dict({"kind": "nib", "number": NIB_BEIPOSO, "village": "beiposo",
+                               "issued_on": "2024-03-01", "status": status}, **fields)],
+    }
+
+
+@pytest.mark.parametrize("to_status", STATUSES)
+@pytest.mark.parametrize("from_status", STATUSES)
+def test_an_import_moves_a_paper_only_as_the_office_may(app, from_status, to_status):
+    _import(_one_paper(from_status))
+    history = _history(NIB_BEIPOSO)
+
+    report = import_catalog(_one_paper(to_status, reason=OFFICE_REASON), actor_name=ACTOR)
+
+    db.session.expire_all()
+    paper = _cert(NIB_BEIPOSO)
+    if from_status == to_status:
+        assert report.committed and report.unchanged["certificates"] == [NIB_BEIPOSO]
+        assert _history(NIB_BEIPOSO) == history  # the same status again: no audit row
+    elif (from_status, to_status) in OFFICE_MOVES:
+        assert report.committed and report.updated["certificates"] == [NIB_BEIPOSO]
+        assert paper.status == to_status
+        assert _history(NIB_BEIPOSO) == history + [(from_status, to_status, ACTOR, OFFICE_REASON)]
+    else:
+        assert not report.ok and not report.committed
+        assert report.rejected == [("certificates", NIB_BEIPOSO, _refusal(
+            NIB_BEIPOSO, from_status, to_status).split(": ", 1)[1])]
+        assert paper.status == from_status
+        assert _history(NIB_BEIPOSO) == history
+
+
+def test_a_pending_paper_verified_by_a_later_import_gets_one_audit_row(app, runner, client,
+                                                                      tmp_path):
+    first = _doc()
+    first["certificates"][2]["status"] = "pending"
+    assert _run(runner, tmp_path, first).exit_code == 0
+    assert client.get("/produk/kopi-arabika-beiposo").status_code == 404
+    history = _history(HALAL)
+
+    result = _run(runner, tmp_path, _doc())
+
+    assert result.exit_code == 0, result.output
+    _summary(result, "certificates", 0, 1, 3)
+    office = _office_actor(app)
+    assert _history(HALAL) == history + [("pending", "verified", office, "catalogue import")]
+    halal = _cert(HALAL)
+    assert halal.status == "verified" and halal.verified_by_name == office
+    assert halal.verified_by_id is None and halal.verified_at is not None
+    assert client.get("/produk/kopi-arabika-beiposo").status_code == 200
+
+
+def test_reimporting_a_paper_the_office_verified_writes_no_audit_row(app, runner, tmp_path):
+    first = _doc()
+    first["certificates"][2]["status"] = "pending"
+    assert _run(runner, tmp_path, first).exit_code == 0
+    verifier = _office(HALAL, "verify")
+    before, history = _counts(), _history(HALAL)
+
+    result = _run(runner, tmp_path, _doc())
+
+    assert result.exit_code == 0, result.output
+    _summary(result, "certificates", 0, 0, 4)
+    db.session.expire_all()
+    assert (_counts(), _history(HALAL)) == (before, history)
+    halal = _cert(HALAL)
+    assert halal.verified_by_id == verifier.id  # the import does not sign over the verifier
+    assert verifier.name in halal.verified_by_name
+
+
+def test_revoking_by_import_needs_a_reason_the_village_then_sees(app, runner, client, tmp_path):
+    assert _run(runner, tmp_path, _doc()).exit_code == 0
+    document = _doc()
+    document["certificates"][2]["status"] = "revoked"
+
+    refused = _run(runner, tmp_path, document)
+
+    assert refused.exit_code == 1, refused.output
+    assert (f"  rejected certificates {HALAL}: Give the reason, so the village knows what to fix. "
+            '(add a "reason" to the row: the village sees it)') in _lines(refused), refused.output
+    assert _cert(HALAL).status == "verified"
+
+    document["certificates"][2]["reason"] = OFFICE_REASON
+    result = _run(runner, tmp_path, document)
+
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert _cert(HALAL).status == "revoked"
+    assert _history(HALAL)[-1] == ("verified", "revoked", _office_actor(app), OFFICE_REASON)
+    sign_in(client, make_user(role="village_member", village=_village("beiposo")))
+    papers = client.get("/portal/dokumen")
+    assert papers.status_code == 200
+    assert OFFICE_REASON in papers.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("closed, first_status, action", [
+    ("revoked", "verified", "revoke"),
+    ("rejected", "pending", "reject"),
+])
+@pytest.mark.parametrize("field, value", [
+    ("expires_on", "2031-01-01"),
+    ("issued_on", "2024-09-01"),
+    ("products", ["KOPI-BEI-01", "KOPI-BEI-02"]),
+])
+@pytest.mark.parametrize("with_status", [True, False])
+def test_a_closed_paper_keeps_the_data_it_was_judged_on(app, runner, client, tmp_path, closed,
+                                                       first_status, action, field, value,
+                                                       with_status):
+    first = _doc()
+    first["certificates"][2]["status"] = first_status
+    assert _run(runner, tmp_path, first).exit_code == 0
+    _office(HALAL, action)
+    document = _doc()
+    document["products"].append({"sku": "KOPI-BEI-02", "slug": "kopi-robusta-beiposo",
+                                 "village": "beiposo", "name": "Kopi Robusta Beiposo",
+                                 "category": "kopi", "price_idr": 65000, "weight_grams": 250})
+    if with_status:
+        document["certificates"][2]["status"] = closed
+    else:
+        del document["certificates"][2]["status"]
+    document["certificates"][2][field] = value
+    before, history = _counts(), _history(HALAL)
+
+    result = _run(runner, tmp_path, document)
+
+    assert result.exit_code == 1, result.output
+    assert (f"  rejected certificates {HALAL}: a {closed} paper keeps the data it was judged on: "
+            f"an import cannot change its {field} (") in result.output, result.output
+    db.session.expire_all()
+    halal = _cert(HALAL)
+    assert halal.status == closed and [p.sku for p in halal.products] == ["KOPI-BEI-01"]
+    assert str(halal.issued_on) == "2024-08-01" and halal.expires_on is None
+    assert (_counts(), _history(HALAL)) == (before, history)
+    assert _product("KOPI-BEI-02") is None
+    assert client.get("/produk/kopi-arabika-beiposo").status_code == 404
+
+
+def test_a_closed_paper_with_unchanged_data_reimports_as_unchanged(app, runner, tmp_path):
+    assert _run(runner, tmp_path, _doc()).exit_code == 0
+    _office(HALAL, "revoke")
+    history = _history(HALAL)
+    document = _doc()
+    document["certificates"][2]["status"] = "revoked"  # the office's file brought up to date
+
+    result = _run(runner, tmp_path, document)
+
+    assert result.exit_code == 0, result.output
+    _summary(result, "certificates", 0, 0, 4)
+    assert _history(HALAL) == history
+
+
+def test_revoking_and_editing_in_one_row_is_refused(app):
+    _import(_doc())
+    document = _doc()
+    document["certificates"][2].update(status="revoked", reason=OFFICE_REASON, expires_on="2031-01-01")
+
+    report = import_catalog(document, actor_name=ACTOR)
+
+    assert not report.committed
+    assert [(s, k) for s, k, _r in report.rejected] == [("certificates", HALAL)]
+    assert report.rejected[0][2].startswith("a revoked paper keeps the data it was judged on")
+    db.session.expire_all()
+    assert _cert(HALAL).status == "verified" and _cert(HALAL).expires_on is None
+
+
+def test_an_import_cannot_verify_an_expired_paper_unless_it_brings_the_new_date(app):
+    past = (today_wita() - timedelta(days=1)).isoformat()
+    ahead = (today_wita() + timedelta(days=365)).isoformat()
+    _import(_one_paper("pending", kind="halal", number=HALAL, expires_on=past))
+
+    report = import_catalog(_one_paper("verified", kind="halal", number=HALAL, expires_on=past),
+                            actor_name=ACTOR)
+
+    assert not report.committed
+    assert report.rejected[0][2].startswith(f"This paper expired on {past}")
+    db.session.expire_all()
+    assert _cert(HALAL).status == "pending"
+
+    _import(_one_paper("verified", kind="halal", number=HALAL, expires_on=ahead))
+    db.session.expire_all()
+    assert _cert(HALAL).status == "verified" and str(_cert(HALAL).expires_on) == ahead
+

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -15,6 +16,8 @@ from ..contact import ContactError, normalise_email, normalise_phone
 from ..extensions import db
 from ..legality.formats import NumberFormatError, normalise_number, pirt_expiry_year
 from ..legality.models import KINDS, STATUSES, VILLAGE_WIDE_KINDS, Certificate, CertificateEvent
+from ..legality.services import (REASON_REQUIRED, LegalityError, TransitionError,
+                                 change_certificate_status)
 from ..villages.models import GROUP_TYPES, Village
 from ..villages.regions import resolve_regency
 from .models import Category, Product
@@ -22,6 +25,14 @@ from .models import Category, Product
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: The audit reason of an imported paper's creation or verification when the row gives none.
+IMPORT_REASON = "catalogue import"
+#: Papers whose dates and products an import may not change (they keep what they were judged
+#: on), with what to do instead.
+CLOSED_STATUSES = {
+    "rejected": "its village corrects it and sends it again",
+    "revoked": "a renewed paper comes in under its own number",
+}
 
 _GROUP_TYPE_ALIASES = {
     "bumdes": "bumdes", "badan usaha milik desa": "bumdes",
@@ -87,7 +98,10 @@ def import_catalog(document, *, dry_run=False, actor_name):
     """Create or update villages, products and certificates from ``document``.
 
     ``actor_name`` is recorded as the verifier of papers imported as verified and in the
-    audit trail. Commits only when every row is valid and ``dry_run`` is false.
+    audit trail. The import acts as the office: an existing paper's status moves only along
+    the legality transition table (``legality.services.change_certificate_status``), and a
+    rejected or revoked paper's dates and products stay as they are. Commits only when every
+    row is valid and ``dry_run`` is false.
     """
     report = ImportReport(dry_run=dry_run)
     if not isinstance(document, dict):
@@ -392,6 +406,8 @@ def _import_certificates(rows, villages, products, report, actor_name):
                 f"the number ends in the expiry year {pirt_expiry_year(number)}, "
                 f"but expires_on is in {expires_on.year}"))
 
+        reason = _text(row, "reason", max_len=2000)
+
         cert = existing.get(number)
         if cert is not None and cert.kind != kind:
             raise RowError(f"number {number!r} is already registered as a {cert.kind}")
@@ -399,29 +415,63 @@ def _import_certificates(rows, villages, products, report, actor_name):
             holder = village_by_id.get(cert.village_id)
             raise RowError(
                 f"number {number!r} is held by village {holder.slug if holder else cert.village_id}")
-        created = cert is None
-        old_status = None if created else cert.status
-        if created:
-            cert = Certificate(kind=kind, number=number, village_id=village.id, products=[])
+        if cert is None:
+            # A new paper: created in its row's status, as today, with one creation entry.
+            cert = Certificate(kind=kind, number=number, village_id=village.id, products=covered,
+                               issued_on=issued_on, expires_on=expires_on, status=status)
             db.session.add(cert)
             existing[number] = cert
-        changed = _apply(cert, {"issued_on": issued_on, "expires_on": expires_on, "status": status},
-                         row, created)
-        status = cert.status
-        if (created or "products" in row) and {p.id for p in cert.products} != {p.id for p in covered}:
-            cert.products = covered
-            changed = True
-        if old_status != status:
-            # Who verified it and when describe the current verification only.
-            verified = status == "verified"
-            cert.verified_by_id = None
-            cert.verified_by_name = actor_name if verified else None
-            cert.verified_at = now_utc() if verified else None
+            if status == "verified":
+                cert.verified_by_name = actor_name
+                cert.verified_at = now_utc()
             db.session.flush()
             db.session.add(CertificateEvent(
-                certificate_id=cert.id, from_status=old_status, to_status=status,
-                actor_name=actor_name, reason="catalogue import"))
-        _record(report, "certificates", number, created, changed)
+                certificate_id=cert.id, from_status=None, to_status=status,
+                actor_name=actor_name, reason=reason or IMPORT_REASON))
+            _record(report, "certificates", number, True, True)
+            return
+
+        # An existing paper: its status moves only along the office's transition table (the
+        # legality service applies it and writes the audit row), and a rejected or revoked
+        # paper keeps the dates and products it was judged on.
+        from_status = cert.status
+        to_status = status if "status" in row else from_status
+        fields = {"issued_on": issued_on, "expires_on": expires_on}
+        edits = [name for name, value in fields.items() if name in row and getattr(cert, name) != value]
+        if "products" in row and {p.id for p in cert.products} != {p.id for p in covered}:
+            edits.append("products")
+        # New dates first: verifying checks the expiry the paper will have. A refusal below
+        # rejects the row, and a rejected row means the whole import is rolled back.
+        changed = _apply(cert, fields, row, False)
+        if to_status != from_status:
+            _move(cert, to_status, reason, actor_name)
+            changed = True
+        closed = next((s for s in (from_status, to_status) if s in CLOSED_STATUSES), None)
+        if closed and edits:
+            raise RowError(
+                f"a {closed} paper keeps the data it was judged on: an import cannot change its "
+                f"{', '.join(edits)} ({CLOSED_STATUSES[closed]})")
+        if "products" in edits:
+            cert.products = covered
+            changed = True
+        _record(report, "certificates", number, False, changed)
 
     _run_rows(rows, "certificates", "number", report, handle)
     db.session.flush()
+
+
+def _move(cert, to_status, reason, actor_name):
+    """Move an existing paper through the legality service: the office's transition table,
+    its expiry and reason rules, and the same audit row as the office screens write."""
+    from_status = cert.status
+    if to_status not in REASON_REQUIRED:
+        reason = reason or IMPORT_REASON
+    try:
+        with force_locale("en"):  # the report is in English, like every other rejection
+            change_certificate_status(cert, to_status, None, reason, side="office",
+                                      actor_name=actor_name)
+    except TransitionError as exc:
+        raise RowError(f"{exc} (it is {from_status} in the shop; an import follows the office's "
+                       "transition rules)") from exc
+    except LegalityError as exc:
+        raise RowError(f'{exc} (add a "reason" to the row: the village sees it)') from exc

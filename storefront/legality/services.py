@@ -65,10 +65,12 @@ def number_looks_right(certificate):
         return False
 
 
-def _record(certificate, from_status, to_status, actor, reason):
+def _record(certificate, from_status, to_status, actor, reason, actor_name=None):
+    if actor is not None:
+        actor_name = actor.audit_name
     db.session.add(CertificateEvent(
         certificate_id=certificate.id, from_status=from_status, to_status=to_status,
-        actor_id=actor.id if actor else None, actor_name=actor.audit_name if actor else "system",
+        actor_id=actor.id if actor else None, actor_name=(actor_name or "system")[:160],
         reason=reason or ""))
 
 
@@ -144,8 +146,16 @@ def _add_scan(certificate, scan, actor):
         uploaded_by_id=actor.id if actor else None))
 
 
-def change_certificate_status(certificate, to_status, actor, reason="", side="office"):
-    """Apply one allowed transition by ``side`` ("office" or "village"), with its audit row."""
+def change_certificate_status(certificate, to_status, actor, reason="", side="office", *,
+                              actor_name=None):
+    """Apply one allowed transition by ``side`` ("office" or "village"), with its audit row.
+
+    ``actor`` is the account that makes the move. The catalogue import is the office acting
+    without an account: it passes ``actor=None`` and signs with ``actor_name``, which becomes
+    both the audit row's actor and, on verification, the verifier shown to buyers.
+    """
+    if actor is None and not actor_name:
+        raise ValueError("a status change needs an actor or an actor_name")
     from_status = certificate.status
     allowed = TRANSITIONS.get((from_status, to_status))
     if allowed is None or allowed != side:
@@ -159,14 +169,18 @@ def change_certificate_status(certificate, to_status, actor, reason="", side="of
         raise LegalityError(_("Give the reason, so the village knows what to fix."))
     certificate.status = to_status
     if to_status == "verified":
-        certificate.verified_by_id = actor.id
-        certificate.verified_by_name = f"{actor.name}, {current_app.config['OFFICE_NAME']}"[:160]
+        if actor is not None:
+            certificate.verified_by_id = actor.id
+            certificate.verified_by_name = f"{actor.name}, {current_app.config['OFFICE_NAME']}"[:160]
+        else:
+            certificate.verified_by_id = None
+            certificate.verified_by_name = actor_name[:160]
         certificate.verified_at = now_utc()
     elif from_status == "verified":
         certificate.verified_by_id = None
         certificate.verified_by_name = None
         certificate.verified_at = None
-    _record(certificate, from_status, to_status, actor, reason)
+    _record(certificate, from_status, to_status, actor, reason, actor_name)
     db.session.flush()
     return certificate
 
