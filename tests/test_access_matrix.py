@@ -26,7 +26,7 @@ from storefront.clock import today_wita
 from storefront.extensions import db
 from storefront.orders.models import Order, OrderLine, VillageOrder
 from storefront.outbox.models import OutboxMessage, VillageWebhook
-from storefront.payments.models import ShippingRate
+from storefront.payments.models import ShippingRate, StripeEvent
 from storefront.legality.models import Certificate, CertificateEvent, CertificateScan, certificate_products
 from storefront.villages.models import Village
 
@@ -459,6 +459,23 @@ def _order_states(w, role):
     return {o.id: o.status for o in db.session.scalars(select(Order))}
 
 
+def _prepare_refused_payments(w):
+    """One card payment per role that Stripe took but the shop refused to apply."""
+    w.refused = {}
+    for role in ROLES:
+        event = StripeEvent(id=f"evt_matrix{next(_seq)}", type="checkout.session.completed",
+                            session_id=f"cs_test_matrix{next(_seq)}", amount_total=1_000_000, currency="idr",
+                            payment_status="paid", refusal="not_card other_session")
+        db.session.add(event)
+        db.session.commit()
+        w.refused[role] = event.id
+
+
+def _settled_payments(w, role):
+    db.session.expire_all()
+    return {e.id: e.settled_by is not None for e in db.session.scalars(select(StripeEvent))}
+
+
 def _rates(w, role):
     db.session.expire_all()
     return {r.zone: r.rate_per_kg_idr for r in db.session.scalars(select(ShippingRate))}
@@ -703,6 +720,14 @@ POST_CASES = {
             == {k: v for k, v in before.items() if k != w.orders[role]}),
         form_page=lambda w, role: w.url("office.orders"),
         prepare=_prepare_orders),
+    ("office.settle_card_payment", "POST"): PostCase(
+        expect=office(303),
+        prepare=_prepare_refused_payments,
+        target=lambda w, role: {"event_id": w.refused[role]},
+        data=lambda w, role: {},
+        snapshot=_settled_payments,
+        changed=_only(lambda w, role: w.refused[role], True),
+        form_page=lambda w, role: w.url("office.orders")),
     ("office.shipping_rates", "POST"): PostCase(
         expect=office(303),
         target=lambda w, role: {},

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import html
 import json
+import logging
 import random
 import re
 import secrets
@@ -32,6 +33,7 @@ from storefront.catalog.models import Product
 from storefront.clock import now_utc
 from storefront.extensions import db
 from storefront.legality.models import Certificate
+from storefront.money import format_idr
 from storefront.orders.models import Order, OrderEvent
 from storefront.orders.services import expire_unpaid_orders
 from storefront.payments.models import StripeEvent
@@ -876,3 +878,206 @@ def test_a_refund_stripe_refuses_is_left_to_the_office(app, client, stripe_on):
     sign_in(office, make_user("verifier"))
     page = html.unescape(office.get("/kantor/pesanan").get_data(as_text=True))
     assert order["number"] in page and "Rp 182.000" in page  # 2 × 85.000 + 12.000 to return by hand
+
+
+# --- tests: an event settles only the order it belongs to ------------------------------------------
+#
+# Every Checkout Session on the shop's Stripe account sends signed events to the same endpoint:
+# Payment Links and any other Checkout, where a buyer can put any order number in
+# ``client_reference_id`` (https://docs.stripe.com/payment-links/url-parameters). An event is
+# applied only to the order whose own session it is, for a card order, for exactly its total in
+# rupiah; anything else is kept, logged and shown to the office, and the order is left alone.
+
+
+def bank_transfer_order(client, stock=10, quantity=2):
+    """A bank-transfer order waiting for the office to see the money; returns its facts."""
+    product = make_sellable_food(stock=stock, price_idr=85000, weight_grams=250)
+    product_id = product.id
+    placed = place(client, product, quantity, method="bank_transfer")
+    assert placed.status_code == 303, placed.status_code
+    number = _number(placed.headers["Location"])
+    order = _order(number)
+    assert order.payment_method == "bank_transfer" and order.stripe_session_id is None
+    return {"number": number, "product_id": product_id, "stock_after_order": stock - quantity,
+            "total_idr": order.total_idr}
+
+
+def another_checkout(amount_total, number, how, **fields):
+    """A paid Checkout Session the shop never made (here a Payment Link's) that carries order
+    ``number`` in its metadata or its ``client_reference_id``."""
+    session_id = "cs_test_" + secrets.token_hex(24)
+    session = {
+        "id": session_id, "object": "checkout.session", "mode": "payment", "status": "complete",
+        "payment_status": "paid", "currency": "idr", "amount_subtotal": amount_total,
+        "amount_total": amount_total, "created": int(time.time()), "expires_at": int(time.time()) + 86400,
+        "client_reference_id": number if how == "client_reference_id" else None,
+        "metadata": {"order_number": number} if how == "metadata" else {},
+        "payment_link": "plink_" + secrets.token_hex(12), "payment_intent": "pi_" + secrets.token_hex(12),
+        "customer_email": "someone@example.org", "livemode": False, "url": None,
+    }
+    return {**session, **fields}
+
+
+def office_client(app):
+    office = app.test_client()
+    sign_in(office, make_user("verifier"))
+    return office
+
+
+def office_page(office):
+    answer = office.get("/kantor/pesanan")
+    assert answer.status_code == 200
+    return html.unescape(answer.get_data(as_text=True))
+
+
+def _stored(event_id):
+    db.session.rollback()
+    return db.session.get(StripeEvent, event_id)
+
+
+def assert_untouched(facts, status="awaiting_payment"):
+    """The order the event named is as it was: status, payment, hold, stock, audit trail."""
+    order = _order(facts["number"])
+    assert order.status == status and order.paid_at is None
+    assert order.hold_reason is None and order.stripe_payment_intent is None
+    assert _paid_events(facts["number"]) == 0
+    assert _stock(facts["product_id"]) == facts["stock_after_order"]
+
+
+@pytest.mark.parametrize("how", ["metadata", "client_reference_id"])
+def test_a_payment_from_another_checkout_never_pays_a_bank_transfer_order(app, client, stripe_on, smtp,
+                                                                           caplog, monkeypatch, how):
+    # Migrating in this process (conftest) disables loggers that existed before (fileConfig).
+    monkeypatch.setattr(app.logger, "disabled", False)
+    order = bank_transfer_order(client)
+    # The right amount, even: only the session and the payment method are wrong.
+    paid_elsewhere = completed(another_checkout(order["total_idr"] * 100, order["number"], how))
+
+    with caplog.at_level(logging.WARNING):
+        answer = deliver(client, paid_elsewhere)
+
+    assert answer.status_code == 200  # kept: Stripe need not send it again
+    assert answer.get_json()["result"] == "refused: not_card other_session"
+    assert_untouched(order)
+    assert payment_mails(smtp, order["number"]) == []
+    stored = _stored(paid_elsewhere["id"])
+    session = paid_elsewhere["data"]["object"]
+    assert (stored.type, stored.session_id, stored.amount_total, stored.currency, stored.payment_status) == (
+        "checkout.session.completed", session["id"], order["total_idr"] * 100, "idr", "paid")
+    assert stored.order_id == _order(order["number"]).id and stored.refusal == "not_card other_session"
+    [warning] = [r for r in caplog.records if r.levelname == "WARNING" and paid_elsewhere["id"] in r.getMessage()]
+    assert order["number"] in warning.getMessage() and session["id"] in warning.getMessage()
+
+    page = office_page(office_client(app))
+    needs_office = page.split(indonesian("Awaiting payment"))[0]
+    for shown in (order["number"], paid_elsewhere["id"], session["id"],
+                  indonesian("card payment not applied: %(amount)s") % {"amount": format_idr(order["total_idr"])},
+                  indonesian("The order is not paid by card."),
+                  indonesian("The payment was made in another Stripe checkout, not the one made for this order.")):
+        assert shown in needs_office, shown
+    # The transfer itself can still be confirmed by the office as before.
+    assert order["number"] in page.split(indonesian("Awaiting payment"))[1]
+
+
+@pytest.mark.parametrize("how", ["metadata", "client_reference_id"])
+def test_a_payment_from_another_checkout_never_pays_a_card_order(app, client, stripe_on, smtp, how):
+    order = stripe_order(client, stripe_on)
+    own = order["session"]
+    paid_elsewhere = completed(another_checkout(own["amount_total"], order["number"], how))
+
+    answer = deliver(client, paid_elsewhere)
+
+    assert answer.get_json()["result"] == "refused: other_session"
+    assert_untouched(order)
+    assert payment_mails(smtp, order["number"]) == []
+    office = office_client(app)
+    page = office_page(office)
+    assert paid_elsewhere["id"] in page and indonesian(
+        "The payment was made in another Stripe checkout, not the one made for this order.") in page
+
+    # The buyer's own session still pays the order, and only the refused payment is listed.
+    paid_here = completed(own)
+    assert deliver(client, paid_here).get_json()["result"] == "paid"
+    assert _order(order["number"]).status == "paid" and _paid_events(order["number"]) == 1
+    assert _stored(paid_here["id"]).refusal is None
+    page = office_page(office)
+    assert paid_elsewhere["id"] in page and paid_here["id"] not in page
+    assert len(payment_mails(smtp, order["number"])) == 1
+
+
+AMOUNT = "The amount paid is not the order's total."
+
+
+@pytest.mark.parametrize("kind, change, reason, message", [
+    ("checkout.session.completed", lambda own: {"amount_total": 100}, "amount", AMOUNT),
+    ("checkout.session.completed", lambda own: {"amount_total": own["amount_total"] + 100}, "amount", AMOUNT),
+    ("checkout.session.completed", lambda own: {"currency": "usd"}, "currency", "The payment is not in rupiah."),
+    ("checkout.session.completed", lambda own: {"mode": "subscription"}, "not_payment",
+     "The Stripe checkout is not a one-off payment."),
+    ("checkout.session.async_payment_succeeded", lambda own: {"amount_total": 100}, "amount", AMOUNT),
+], ids=["Rp 1", "Rp 1 more than the total", "in dollars", "a subscription", "asynchronous, Rp 1"])
+def test_the_orders_own_session_with_another_amount_currency_or_mode_pays_nothing(
+        app, client, stripe_on, smtp, kind, change, reason, message):
+    order = stripe_order(client, stripe_on)
+    session = {**order["session"], **change(order["session"])}
+    if kind == "checkout.session.completed":
+        event = completed(session)
+    else:
+        assert deliver(client, completed(order["session"], paid=False)).get_json()["result"] == \
+            "awaiting asynchronous payment"
+        event = stripe_event(kind, session, status="complete", payment_status="paid")
+
+    answer = deliver(client, event)
+
+    assert answer.status_code == 200 and answer.get_json()["result"] == f"refused: {reason}"
+    assert_untouched(order)
+    assert payment_mails(smtp, order["number"]) == []
+    assert _stored(event["id"]).refusal == reason
+    page = office_page(office_client(app))
+    assert event["id"] in page and indonesian(message) in page
+
+
+@pytest.mark.parametrize("kind", ["checkout.session.expired", "checkout.session.async_payment_failed"])
+@pytest.mark.parametrize("target", ["bank transfer", "card"])
+def test_the_end_of_another_checkout_never_ends_an_order(app, client, stripe_on, kind, target):
+    if target == "card":
+        order = stripe_order(client, stripe_on)
+        amount, how = order["session"]["amount_total"], "metadata"
+    else:
+        order = bank_transfer_order(client)
+        amount, how = order["total_idr"] * 100, "client_reference_id"
+    ended = stripe_event(kind, another_checkout(amount, order["number"], how), payment_status="unpaid",
+                         status="expired" if kind.endswith("expired") else "complete")
+
+    answer = deliver(client, ended)
+
+    assert answer.status_code == 200 and answer.get_json()["result"].startswith("refused: ")
+    assert_untouched(order)
+    assert _stored(ended["id"]).refusal
+    # No money was taken: nothing for the office to do.
+    assert ended["id"] not in office_page(office_client(app))
+
+
+def test_the_office_marks_a_refused_payment_dealt_with(app, client, stripe_on):
+    order = bank_transfer_order(client)
+    paid_elsewhere = completed(another_checkout(1_000_000, order["number"], "client_reference_id"))
+    deliver(client, paid_elsewhere)
+    officer = make_user("verifier")
+    audit_name = officer.audit_name
+    office = app.test_client()
+    sign_in(office, officer)
+    page = office_page(office)
+    assert "Rp 10.000" in page and paid_elsewhere["id"] in page
+    settle = f"/kantor/pembayaran-kartu/{paid_elsewhere['id']}/selesai"
+
+    done = office.post(settle, data={"csrf_token": csrf_token(page)}, follow_redirects=True)
+
+    assert done.status_code == 200
+    page = html.unescape(done.get_data(as_text=True))
+    assert indonesian("The card payment is marked as dealt with.") in page
+    assert paid_elsewhere["id"] not in page
+    stored = _stored(paid_elsewhere["id"])
+    assert stored.settled_at is not None and stored.settled_by == audit_name
+    assert_untouched(order)
+    again = office.post(settle, data={"csrf_token": csrf_token(page)})
+    assert again.status_code == 404

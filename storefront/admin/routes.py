@@ -4,7 +4,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
@@ -22,6 +22,7 @@ from ..legality.papers import paper_state
 from ..legality.services import (LegalityError, number_looks_right, reject_certificate,
                                  revoke_certificate, status_label, verify_certificate)
 from ..mail import send_mail
+from ..money import format_stripe_amount
 from ..urls import external_url
 from ..villages.models import Village
 from ..villages.regions import REGENCIES
@@ -31,7 +32,7 @@ from ..orders.fulfilment import OFFICE, STATUS_LABELS, Change, change_parcel
 from ..orders.models import Order, VillageOrder
 from ..orders.services import OrderError, mark_paid, mark_refunded, release_hold
 from ..payments.models import ZONES, ShippingRate
-from ..payments.stripe_gateway import refund_parcel
+from ..payments.stripe_gateway import REFUSALS, refund_parcel, refused_payments, settle_refused_payment
 from .forms import InviteForm, RatesForm, RoleForm, VillageForm
 
 bp = Blueprint("office", __name__, url_prefix="/kantor")
@@ -294,7 +295,7 @@ def change_role(user_id):
 @office_required
 def orders():
     """What needs the office: held orders, parcels not accepted in time, money to return by
-    hand; then transfers to confirm, then the latest others."""
+    hand, card payments the shop refused; then transfers to confirm, then the latest others."""
     held = db.session.scalars(select(Order).where(Order.hold_reason.is_not(None))
                               .order_by(Order.created_at)).all()
     attention = db.session.execute(
@@ -307,8 +308,13 @@ def orders():
     recent = db.session.scalars(
         select(Order).where(Order.status != "awaiting_payment")
         .order_by(Order.created_at.desc()).limit(50)).all()
+    locale = str(get_locale())
+    refused = [{"event": event, "number": number,
+                "amount": format_stripe_amount(event.amount_total, event.currency, locale),
+                "reasons": [REFUSALS.get(code, code) for code in event.refusal.split()]}
+               for event, number in refused_payments()]
     return render_template("office/orders.html", waiting=waiting, recent=recent, held=held,
-                           attention=attention, confirm_form=ConfirmForm())
+                           attention=attention, refused=refused, confirm_form=ConfirmForm())
 
 
 @bp.post("/pesanan/<int:order_id>/lepas")
@@ -359,6 +365,21 @@ def refund_done(village_order_id):
     elif mark_refunded(village_order_id, current_user.audit_name):
         db.session.commit()
         flash(_("The refund is recorded."), "success")
+    else:
+        abort(404)
+    return redirect(url_for("office.orders"), code=303)
+
+
+@bp.post("/pembayaran-kartu/<string(maxlength=255):event_id>/selesai")
+@office_required
+def settle_card_payment(event_id):
+    """The office dealt with a card payment the shop refused to apply (refunded it in Stripe,
+    or settled it with the buyer)."""
+    if not ConfirmForm().validate_on_submit():
+        flash(_("The form has expired"), "warning")
+    elif settle_refused_payment(event_id, current_user.audit_name):
+        db.session.commit()
+        flash(_("The card payment is marked as dealt with."), "success")
     else:
         abort(404)
     return redirect(url_for("office.orders"), code=303)

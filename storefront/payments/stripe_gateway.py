@@ -2,7 +2,8 @@
 
 Enabled by STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET. Fulfilment comes from webhooks only;
 each event id is recorded once, and every handler is a conditional status move, so events
-that arrive twice, together or out of order change an order once.
+that arrive twice, together or out of order change an order once. An event acts only on the
+order whose own Checkout Session it is (``refusals_for``); any other is kept for the office.
 """
 import hashlib
 import json
@@ -10,7 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 import stripe
 from flask import current_app
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..catalog.models import Product
@@ -20,10 +22,23 @@ from ..extensions import db
 from ..money import to_stripe_amount
 from ..orders.models import Order, OrderLine, VillageOrder
 from ..orders.services import cancel_unpaid_order, expire_order, mark_paid
-from .models import StripeEvent
+from .models import NEEDS_OFFICE, StripeEvent
 
 #: Stripe's shortest Checkout Session lifetime; stock is held for as long.
 SESSION_MINUTES = 30
+#: Events that say a Checkout Session's money was taken (completed may still be waiting for it).
+PAYMENT_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
+#: The Checkout Session events the shop acts on; any other event is recorded and ignored.
+SESSION_EVENTS = PAYMENT_EVENTS + ("checkout.session.async_payment_failed", "checkout.session.expired")
+#: Why an event was not applied to the order it named, for the office.
+REFUSALS = {
+    "not_card": _l("The order is not paid by card."),
+    "other_session": _l("The payment was made in another Stripe checkout, not the one made for this order."),
+    "not_payment": _l("The Stripe checkout is not a one-off payment."),
+    "currency": _l("The payment is not in rupiah."),
+    "amount": _l("The amount paid is not the order's total."),
+    "not_paid": _l("Stripe does not report the payment as paid."),
+}
 
 
 class PaymentGatewayError(RuntimeError):
@@ -137,12 +152,53 @@ def parse_event(payload, signature):
 
 
 def _order_for(session_object):
-    number = (session_object.get("metadata") or {}).get("order_number") or session_object.get("client_reference_id")
-    stmt = select(Order).where(Order.stripe_session_id == session_object.get("id"))
-    order = db.session.scalars(stmt).one_or_none()
-    if order is None and number:
-        order = db.session.scalars(select(Order).where(Order.number == number)).one_or_none()
+    """The order an event names: the one whose Checkout Session it is, else the one its
+    ``metadata.order_number`` or ``client_reference_id`` names (which need not be its own)."""
+    session_id = _text(session_object.get("id"), 255)
+    order = None
+    if session_id:
+        order = db.session.scalars(select(Order).where(Order.stripe_session_id == session_id)).one_or_none()
+    metadata = session_object.get("metadata")
+    for number in ((metadata if isinstance(metadata, dict) else {}).get("order_number"),
+                   session_object.get("client_reference_id")):
+        if order is None and _text(number, 20):
+            order = db.session.scalars(select(Order).where(Order.number == number)).one_or_none()
     return order
+
+
+def _text(value, limit):
+    """``value`` if it is a string that fits a column of ``limit`` characters, else None."""
+    return value if isinstance(value, str) and len(value) <= limit else None
+
+
+def _whole(value):
+    """``value`` if it is a whole number (JSON's ``true`` is not one), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def refusals_for(order, session_object, kind):
+    """Why the event ``kind`` about ``session_object`` may not settle ``order``: codes of
+    REFUSALS, none for a full match.
+
+    Any event must come from the order's own Checkout Session of a card order: Payment Links
+    and other Checkouts on the same Stripe account send signed events too, and a buyer can put
+    any order number in a Payment Link's ``client_reference_id``. An event that says money was
+    taken must also be a one-off payment of exactly the order's total, in rupiah."""
+    reasons = []
+    if order.payment_method != "stripe":
+        reasons.append("not_card")
+    if not order.stripe_session_id or _text(session_object.get("id"), 255) != order.stripe_session_id:
+        reasons.append("other_session")
+    if kind in PAYMENT_EVENTS:
+        if session_object.get("mode") != "payment":
+            reasons.append("not_payment")
+        if session_object.get("currency") != "idr":
+            reasons.append("currency")
+        if _whole(session_object.get("amount_total")) != to_stripe_amount(order.total_idr):
+            reasons.append("amount")
+        if kind == "checkout.session.async_payment_succeeded" and session_object.get("payment_status") != "paid":
+            reasons.append("not_paid")
+    return reasons
 
 
 def _papers_still_valid(order):
@@ -156,28 +212,51 @@ def _papers_still_valid(order):
 
 
 def handle_event(event):
-    """Apply one verified event, once. Returns a short description for the log/response."""
+    """Apply one verified event, once. Returns a short description for the log/response.
+
+    An event that does not fully match the order it names is stored with its reasons and
+    logged, and changes nothing (see ``refusals_for``)."""
+    kind = event["type"]
+    session_object = event["data"]["object"]
+    record = StripeEvent(id=event["id"], type=kind)
+    if kind in SESSION_EVENTS:
+        record.session_id = _text(session_object.get("id"), 255)
+        record.amount_total = _whole(session_object.get("amount_total"))
+        record.currency = _text(session_object.get("currency"), 3)
+        record.payment_status = _text(session_object.get("payment_status"), 30)
     try:
-        db.session.add(StripeEvent(id=event["id"], type=event["type"]))
+        db.session.add(record)
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
         return "duplicate"
-    kind = event["type"]
-    session_object = event["data"]["object"]
+    if kind not in SESSION_EVENTS:
+        db.session.commit()
+        return "ignored"
     order = _order_for(session_object)
     if order is None:
         db.session.commit()
         return "no matching order"
+    record.order_id = order.id
+    refused = refusals_for(order, session_object, kind)
+    if refused:
+        record.refusal = " ".join(refused)
+        current_app.logger.warning(
+            "Stripe event %s (%s) names order %s but does not match it (%s): session %s, %s %s, "
+            "payment %s. Stored for the office; the order is unchanged.",
+            record.id, kind, order.number, record.refusal, record.session_id, record.amount_total,
+            record.currency, record.payment_status)
+        db.session.commit()
+        return f"refused: {record.refusal}"
     actor = "Stripe"
-    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+    if kind in PAYMENT_EVENTS:
         if kind == "checkout.session.completed" and session_object.get("payment_status") != "paid":
             result = "awaiting asynchronous payment"
         else:
             hold = None if _papers_still_valid(order) else (
                 "A product lost its legality papers while the buyer was paying: the office must check before anything ships.")
             if mark_paid(order.id, actor, kind, hold_reason=hold):
-                order.stripe_payment_intent = session_object.get("payment_intent")
+                order.stripe_payment_intent = _text(session_object.get("payment_intent"), 255)
                 result = "paid"
             elif order.status in ("expired", "cancelled"):
                 # Money arrived for an order that already gave its stock back: a person decides.
@@ -186,17 +265,27 @@ def handle_event(event):
                 result = "paid after the order ended: held for the office"
             else:
                 result = "already settled"
-    elif order.stripe_session_id not in (None, session_object.get("id")):
-        # A session the buyer never saw (its create answer was lost and a retry made another):
-        # its failure or expiry says nothing about the session the buyer is paying on.
-        result = "ignored: not the order's current session"
     elif kind == "checkout.session.async_payment_failed":
         result = "cancelled" if cancel_unpaid_order(order.id, actor, kind) else "already settled"
-    elif kind == "checkout.session.expired":
+    else:  # checkout.session.expired
         result = "expired" if expire_order(order.id, actor, kind) else "already settled"
-    else:
-        result = "ignored"
-    db.session.execute(StripeEvent.__table__.update().where(StripeEvent.id == event["id"])
-                       .values(order_id=order.id))
     db.session.commit()
     return result
+
+
+def refused_payments():
+    """Events that took money but were refused and no person has settled yet, oldest first,
+    each with the number of the order it named (or None)."""
+    return db.session.execute(
+        select(StripeEvent, Order.number).outerjoin(Order, Order.id == StripeEvent.order_id)
+        .where(NEEDS_OFFICE)
+        .order_by(StripeEvent.received_at, StripeEvent.id)).all()
+
+
+def settle_refused_payment(event_id, actor_name):
+    """The office dealt with a refused payment in Stripe (refunded it, or matched it to the
+    order by hand). True if it was waiting for a person."""
+    done = db.session.execute(update(StripeEvent).where(StripeEvent.id == event_id, NEEDS_OFFICE)
+                              .values(settled_at=now_utc(), settled_by=actor_name[:160]))
+    db.session.flush()
+    return done.rowcount == 1
