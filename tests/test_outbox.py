@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -35,6 +36,7 @@ from storefront.outbox.signing import (SignatureError, compute_signature, new_se
 from storefront.outbox.worker import GIVE_UP_AFTER, Worker, backoff, claim_next, deliver_due
 
 from .factories import make_village
+from .fake_network import FakeDNS, Listener, Network, self_signed_certificate
 from .mail_server import Mailbox, free_port as _free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,7 +96,7 @@ class Receiver:
     """A village's webhook endpoint on loopback. It checks every call's signature twice: with our
     ``verify`` and independently with ``hmac``, as a village's own code would."""
 
-    def __init__(self, port=0):
+    def __init__(self, port=0, tls=None):
         self.secret = None
         self.calls = []
         self.plan = []          # statuses to answer first, in order; then ``default``
@@ -128,6 +130,8 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
+        if tls is not None:  # an https receiver (``tls``: a server-side ssl.SSLContext)
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/desa"
@@ -149,7 +153,8 @@ class Receiver:
             call = {"path": path, "event_id": event_id, "type": headers.get("X-Desa-Event-Type"),
                     "body_id": document["id"], "document": document, "verified": ours,
                     "hmac_ok": hmac.compare_digest(expected, parts["v1"]),
-                    "content_type": headers.get("Content-Type"), "user_agent": headers.get("User-Agent")}
+                    "content_type": headers.get("Content-Type"), "user_agent": headers.get("User-Agent"),
+                    "host": headers.get("Host")}
             self.calls.append(call)
             n = len(self.calls)
             status = self.plan.pop(0) if self.plan else self.default
@@ -383,7 +388,7 @@ def test_two_workers_at_once_deliver_each_message_once(app, receiver):
 
 def _worker_process(database_url, *args):
     env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "wsgi:app", "MAIL_SERVER": "",
-           "STOREFRONT_ENV": "development", "PYTHONUNBUFFERED": "1"}
+           "STOREFRONT_ENV": "development", "PYTHONUNBUFFERED": "1", "OUTBOX_ALLOW_HTTP": "1"}
     return subprocess.Popen([sys.executable, "-m", "flask", "outbox", "work", "--poll", "0.1", *args],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -560,6 +565,167 @@ def test_a_name_that_resolves_to_a_private_address_is_not_called(receiver):
     port = receiver.server.server_address[1]
     outcome = outbox_worker.post_webhook(f"https://localhost:{port}/hook", b"{}", {})
     assert not outcome.ok and "private network" in outcome.error
+    assert receiver.calls == []
+
+
+# --- where a webhook may go (SSRF) ------------------------------------------------------------------
+
+#: A public address that stands for a village's server; no test ever reaches it (see Network).
+PUBLIC = "103.10.20.30"
+#: IPv6 spellings of 127.0.0.1, 10.0.0.5 and 169.254.169.254 (the cloud metadata service), and
+#: other addresses that are not on the public internet although Python 3.11 calls some global.
+HIDDEN_PRIVATE = [
+    "64:ff9b::7f00:1", "64:ff9b::a00:5", "64:ff9b::a9fe:a9fe",          # NAT64 (RFC 6052)
+    "64:ff9b:1::a00:5",                                                 # local-use NAT64 (RFC 8215)
+    "2002:7f00:1::1", "2002:a00:5::1", "2002:a9fe:a9fe::1",             # 6to4
+    "::ffff:127.0.0.1", "::ffff:a00:5", "::ffff:a9fe:a9fe",             # IPv4-mapped
+    "::a00:5",                                                          # IPv4-compatible
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",                             # Teredo
+    "100.64.0.1", "100.100.100.200", "192.0.0.192", "224.0.0.1", "fec0::1",
+]
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    return FakeDNS(monkeypatch)
+
+
+@pytest.fixture
+def net(monkeypatch):
+    return Network(monkeypatch)
+
+
+@pytest.fixture
+def https_receiver(tmp_path, monkeypatch):
+    """A village's https receiver for ``desa.example.id`` on loopback, with a certificate for that
+    name which the worker's trust store (``SSL_CERT_FILE``) holds; ``.sni`` lists the names
+    clients asked for in TLS."""
+    cert, key = self_signed_certificate(tmp_path, "desa.example.id")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    sni = []
+    context.sni_callback = lambda connection, name, ctx: sni.append(name)
+    server = Receiver(tls=context)
+    server.sni = sni
+    server.port = server.server.server_address[1]
+    yield server
+    server.close()
+
+
+def _host(address):
+    return f"[{address}]" if ":" in address else address
+
+
+@pytest.mark.parametrize("address", HIDDEN_PRIVATE)
+def test_hidden_forms_of_private_addresses_are_refused_when_registered_and_when_sent(app, dns, net, address):
+    for allow_http in (False, True):
+        with pytest.raises(WebhookError) as error, force_locale("en"):
+            validate_webhook_url(f"https://{_host(address)}/hook", allow_http=allow_http)
+        assert "private network" in str(error.value)
+
+    dns.zone["desa.example.id"] = [[address]]
+    for url in (f"https://{_host(address)}/hook", "https://desa.example.id/hook"):
+        outcome = outbox_worker.post_webhook(url, b"{}", {})
+        assert not outcome.ok and "private network" in outcome.error, (url, outcome)
+    assert net.connects == []
+
+
+def test_other_spellings_of_loopback_are_refused_when_registered(app):
+    for url in ("https://127.1/hook", "https://0x7f000001/hook", "https://2130706433/hook", "https://localhost./hook"):
+        with pytest.raises(WebhookError) as error, force_locale("en"):
+            validate_webhook_url(url, allow_http=True)
+        assert "private network" in str(error.value), url
+
+
+def test_one_private_address_among_public_ones_refuses_the_name(dns, net):
+    dns.zone["desa.example.id"] = [[PUBLIC, "10.0.0.5"]]
+    outcome = outbox_worker.post_webhook("https://desa.example.id/hook", b"{}", {})
+    assert not outcome.ok and "private network" in outcome.error
+    assert net.connects == []
+
+
+def test_https_connects_to_the_checked_address_with_the_name_for_tls_and_host(app, dns, net, https_receiver):
+    port = https_receiver.port
+    dns.zone["desa.example.id"] = [[PUBLIC]]
+    net.routes[(PUBLIC, port)] = ("127.0.0.1", port)
+    village = make_village(email=None)
+    https_receiver.secret = save_webhook(village.id, f"https://desa.example.id:{port}/hook").secret
+    event_id = record("order.paid", make_parcel(village))
+
+    assert deliver_due() == {"delivered": 1}
+    assert net.connects == [(PUBLIC, port)]  # the address that was checked, not the name again
+    assert dns.lookups["desa.example.id"] == 1
+    assert https_receiver.sni == ["desa.example.id"]
+    [call] = https_receiver.calls
+    assert call["host"] == f"desa.example.id:{port}" and call["event_id"] == event_id and call["verified"]
+
+    # The certificate is checked against the name: the same server under another name is refused.
+    dns.zone["lain.example.id"] = [[PUBLIC]]
+    outcome = outbox_worker.post_webhook(f"https://lain.example.id:{port}/hook", b"{}", {})
+    assert not outcome.ok and "CERTIFICATE_VERIFY_FAILED" in outcome.error
+    assert len(https_receiver.calls) == 1
+
+
+def test_a_name_rebound_to_loopback_after_the_check_is_never_connected_to(app, dns, net, https_receiver):
+    # The village's name answers a public address to the check, then 127.0.0.1 (DNS rebinding),
+    # where a service of the shop's own listens.
+    inside = Listener()
+    try:
+        dns.zone["desa.example.id"] = [[PUBLIC], ["127.0.0.1"]]
+        net.routes[(PUBLIC, inside.port)] = ("127.0.0.1", https_receiver.port)
+        village = make_village(email=None)
+        https_receiver.secret = save_webhook(village.id, f"https://desa.example.id:{inside.port}/hook").secret
+        event_id = record("order.paid", make_parcel(village))
+        app.config.update(TESTING=False, OUTBOX_ALLOW_HTTP=False)  # as in production
+
+        done = deliver_due()
+        assert inside.connections == []
+        assert net.connects == [(PUBLIC, inside.port)]
+        assert dns.lookups["desa.example.id"] == 1
+        assert done == {"delivered": 1} and https_receiver.ids == [event_id]
+    finally:
+        inside.close()
+
+
+def test_outbox_allow_http_allows_plain_http_to_loopback_and_nothing_else(app, dns, net, receiver):
+    app.config["OUTBOX_ALLOW_HTTP"] = True
+    for url, words in [("https://10.0.0.5/hook", "private"), ("https://localhost/hook", "private"),
+                       ("https://[::1]/hook", "private"), ("http://10.0.0.5/hook", "https://"),
+                       ("http://internal-name/hook", "https://")]:
+        with pytest.raises(WebhookError) as error, force_locale("en"):
+            validate_webhook_url(url, allow_http=True)
+        assert words in str(error.value), url
+
+    # An https name (accepted when registered) that resolves to the shop's own network.
+    dns.zone["internal-name"] = [["10.0.0.5"]]
+    inside = make_village(email=None)
+    save_webhook(inside.id, "https://internal-name/hook")
+    refused = record("order.paid", make_parcel(inside))
+    # An http address to "localhost" whose name is pointed elsewhere.
+    dns.zone["localhost"] = [["10.0.0.5"]]
+    moved = make_village(email=None)
+    save_webhook(moved.id, f"http://localhost:{receiver.server.server_address[1]}/hook")
+    elsewhere = record("order.paid", make_parcel(moved))
+    # Plain http to 127.0.0.1: the local trial the setting is for.
+    delivered = record("order.paid", make_parcel(hooked_village(receiver, email=None)))
+
+    assert deliver_due() == {"pending": 2, "delivered": 1}
+    [message] = messages(refused)
+    assert "private network" in message.last_error
+    [message] = messages(elsewhere)
+    assert "loopback" in message.last_error
+    assert receiver.ids == [delivered]
+    assert net.connects == [("127.0.0.1", receiver.server.server_address[1])]
+
+
+def test_plain_http_is_not_sent_without_the_setting(app, receiver):
+    village = hooked_village(receiver, email=None)  # registered while tests allow http
+    event_id = record("order.paid", make_parcel(village))
+    app.config.update(TESTING=False, OUTBOX_ALLOW_HTTP=False)
+    assert deliver_due() == {"failed": 1}
+    [message] = messages(event_id)
+    assert "plain http" in message.last_error
     assert receiver.calls == []
 
 

@@ -90,6 +90,10 @@ def test_a_member_registers_a_webhook_and_sees_its_secret(app):
     ("http://evil.example/hook", "must start with https://"),
     ("https://admin:rahasia@desa.example.id/hook", "user name or password"),
     ("https://192.168.1.10/hook", "private network"),
+    ("https://[64:ff9b::a9fe:a9fe]/latest/meta-data", "private network"),  # NAT64 form of 169.254.169.254
+    ("https://[2002:a00:5::1]/hook", "private network"),                    # 6to4 form of 10.0.0.5
+    ("https://[::ffff:127.0.0.1]/hook", "private network"),                 # IPv4-mapped 127.0.0.1
+    ("https://localhost/hook", "private network"),       # tests allow http to loopback, never https
     ("https://desa.example.id/" + "a" * 500, "too long"),
     ("", "Enter the address"),
 ])

@@ -3,7 +3,6 @@
 Each verb takes the member's ``village_id`` and touches that village's rows only; each commits
 its own (single) transaction.
 """
-import ipaddress
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -14,12 +13,14 @@ from sqlalchemy.orm import selectinload
 
 from ..clock import now_utc
 from ..extensions import db
+from .addresses import is_public_address, literal_address
 from .models import OutboxMessage, VillageWebhook
 from .signing import new_secret
 
 #: Longest webhook address (the column's length).
 URL_MAX = 500
-#: Hosts a plain-http address may name when http is allowed (tests, local development).
+#: Hosts a plain-http address may name when http is allowed (tests, local trials). At delivery
+#: the name must still resolve to this machine only.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 #: Rows per page of the delivery log.
 LOG_PAGE_SIZE = 50
@@ -34,7 +35,10 @@ class DeliveryNotFound(LookupError):
 
 
 def http_allowed():
-    """Plain http to this machine is allowed only in tests or with ``OUTBOX_ALLOW_HTTP``."""
+    """Plain http to this machine (loopback) is allowed only in tests or with ``OUTBOX_ALLOW_HTTP``.
+
+    It allows nothing else: an https address, or an http one naming another host, is checked
+    for private addresses all the same."""
     cfg = current_app.config
     return bool(cfg.get("TESTING") or cfg.get("OUTBOX_ALLOW_HTTP"))
 
@@ -43,7 +47,9 @@ def validate_webhook_url(url, allow_http=False):
     """The address, trimmed, if a webhook may be sent there; else raise WebhookError.
 
     HTTPS only, at most 500 characters, no user name or password, no address of a private
-    network. With ``allow_http``, ``http://127.0.0.1``/``localhost`` is accepted too."""
+    network (in any spelling: ``127.1``, ``[::ffff:127.0.0.1]``, ``[64:ff9b::a00:5]``...). A name
+    is not looked up here: the worker checks what it resolves to each time it sends. With
+    ``allow_http``, ``http://127.0.0.1``/``localhost`` is accepted too (and nothing else private)."""
     url = (url or "").strip()
     if not url:
         raise WebhookError(_("Enter the address of your receiver, starting with https://."))
@@ -63,10 +69,10 @@ def validate_webhook_url(url, allow_http=False):
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise WebhookError(_("The address must not contain a user name or password; "
                              "we sign every call with your secret instead."))
-    loopback = host in LOOPBACK_HOSTS
-    if scheme == "http" and not (allow_http and loopback):
-        raise WebhookError(_("The address must start with https://: order details are only sent encrypted."))
-    if not (allow_http and loopback) and _is_private_host(host):
+    if scheme == "http":
+        if not (allow_http and host in LOOPBACK_HOSTS):
+            raise WebhookError(_("The address must start with https://: order details are only sent encrypted."))
+    elif _is_private_host(host):
         raise WebhookError(_("The address must be reachable on the internet, not a private network."))
     if parts.fragment:
         url = url.split("#", 1)[0]
@@ -74,13 +80,12 @@ def validate_webhook_url(url, allow_http=False):
 
 
 def _is_private_host(host):
-    if host in LOOPBACK_HOSTS or host.endswith((".localhost", ".local", ".internal")):
+    """True for a name that is private by convention, or an IP address that is not public."""
+    name = host.rstrip(".")
+    if name in LOOPBACK_HOSTS or name.endswith((".localhost", ".local", ".internal")):
         return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return not address.is_global
+    address = literal_address(host)
+    return address is not None and not is_public_address(address)
 
 
 def village_webhook(village_id):

@@ -12,12 +12,10 @@ village's delivery log, from where it can be sent again by hand.
 """
 import http.client
 import importlib
-import ipaddress
 import json
 import logging
 import random
 import signal
-import socket
 import ssl
 import threading
 import time
@@ -31,6 +29,7 @@ from sqlalchemy import or_, select, update
 from ..clock import as_utc, now_utc
 from ..extensions import db
 from ..mail import send_mail
+from .addresses import DestinationRefused, PinnedHTTPConnection, PinnedHTTPSConnection, resolve_destination
 from .models import OutboxAttempt, OutboxMessage, VillageWebhook
 from .services import http_allowed
 from .signing import webhook_headers
@@ -127,36 +126,42 @@ def claim_next(now=None, lease=LEASE):
 
 # --- sending --------------------------------------------------------------------------------------
 
-def resolves_to_private_address(host):
-    """True if ``host`` names an address that is not on the public internet (loopback, private
-    networks, cloud metadata): a registered name may later be pointed there. A lookup that
-    fails is left for the connection to report."""
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return False
-    return any(not ipaddress.ip_address(info[4][0].split("%", 1)[0]).is_global for info in infos)
+def post_webhook(url, body, headers, timeout=HTTP_TIMEOUT, allow_loopback_http=False):
+    """POST ``body`` (bytes) to ``url``; success is a 2xx answer. Redirects are not followed, and
+    at most ``RESPONSE_READ_MAX`` bytes of the answer are read.
 
-
-def post_webhook(url, body, headers, timeout=HTTP_TIMEOUT, allow_private=False):
-    """POST ``body`` (bytes) to ``url``; success is a 2xx answer. Redirects are not followed.
-
-    Unless ``allow_private``, an https address whose name resolves to a private network is not
-    called (the check is done when sending, as the name may change after it was registered)."""
+    The host is looked up once, when sending (a name may be pointed elsewhere after it was
+    registered), and every address it resolves to must be public; the connection then goes to
+    one of those checked addresses, never to a second lookup's answer. An https call sends the
+    name as SNI, checks the certificate against it and names it in ``Host``. Plain http is only
+    sent with ``allow_loopback_http`` (tests, ``OUTBOX_ALLOW_HTTP``), and only to a host that
+    resolves to this machine alone."""
     parts = urlsplit(url)
     try:
-        port = parts.port
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
     except ValueError:
         return Outcome(False, error="invalid port in the address", final=True)
-    if parts.scheme == "https" and not allow_private and resolves_to_private_address(parts.hostname):
-        return Outcome(False, error=f"{parts.hostname} resolves to a private network address; not called")
-    if parts.scheme == "https":
-        conn = http.client.HTTPSConnection(parts.hostname, port, timeout=timeout,
-                                           context=ssl.create_default_context())
-    elif parts.scheme == "http":
-        conn = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
-    else:
+    host = parts.hostname
+    if parts.scheme not in ("https", "http"):
         return Outcome(False, error=f"unsupported address scheme {parts.scheme!r}", final=True)
+    if not host:
+        return Outcome(False, error="no host in the address", final=True)
+    if parts.scheme == "http" and not allow_loopback_http:
+        return Outcome(False, error="plain http is only sent to this machine, with OUTBOX_ALLOW_HTTP; "
+                                    "register an https address", final=True)
+    try:
+        addresses = resolve_destination(host, allow_loopback=parts.scheme == "http")
+    except DestinationRefused:
+        if parts.scheme == "http":
+            return Outcome(False, error=f"{host} does not resolve to this machine only; plain http is "
+                                        "only sent to loopback")
+        return Outcome(False, error=f"{host} resolves to a private network address; not called")
+    except OSError as exc:
+        return Outcome(False, error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    if parts.scheme == "https":
+        conn = PinnedHTTPSConnection(host, port, addresses, timeout, ssl.create_default_context())
+    else:
+        conn = PinnedHTTPConnection(host, port, addresses, timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         conn.request("POST", path, body=body, headers={
@@ -181,7 +186,7 @@ def post_webhook(url, body, headers, timeout=HTTP_TIMEOUT, allow_private=False):
 def _deliver_webhook(message, secret):
     body = message["payload"].encode("utf-8")
     headers = webhook_headers(body, secret, message["event_id"], message["kind"])
-    return post_webhook(message["target"], body, headers, allow_private=http_allowed())
+    return post_webhook(message["target"], body, headers, allow_loopback_http=http_allowed())
 
 
 def _deliver_email(message):
