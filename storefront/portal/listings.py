@@ -106,7 +106,7 @@ def new_product():
                            badge=None, clause_labels=CLAUSE_LABELS, village=_village()), status
 
 
-@bp.route("/produk/<int:product_id>/ubah", methods=["GET", "POST"])
+@bp.route("/produk/<id:product_id>/ubah", methods=["GET", "POST"])
 @member_required
 def edit_product(product_id):
     """Change a product of the village; the papers it still needs are listed beside the form."""
@@ -139,7 +139,7 @@ def edit_product(product_id):
                            badge=_badge(missing), clause_labels=CLAUSE_LABELS, village=_village()), status
 
 
-@bp.post("/produk/<int:product_id>/foto/<int:photo_id>/hapus")
+@bp.post("/produk/<id:product_id>/foto/<id:photo_id>/hapus")
 @member_required
 def delete_photo(product_id, photo_id):
     """Remove one photo of the village's product (its files go once the change is saved)."""
