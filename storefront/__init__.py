@@ -19,6 +19,10 @@ def create_app(config=None):
 
     load_config(app, config)
 
+    from . import numbers
+
+    numbers.init_app(app)  # the <id:...> converter, before any blueprint's rules are added
+
     from .extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
 from ..addresses import AddressForm
+from ..catalog.paging import page_number
 from ..contact import ContactError
 from ..urls import external_url, safe_next
 from ..extensions import db
@@ -273,7 +274,7 @@ def order_history():
     page = db.paginate(
         select(Order).where(Order.user_id == current_user.id)
         .order_by(Order.created_at.desc(), Order.id.desc()),
-        page=request.args.get("page", 1, type=int), per_page=ORDERS_PER_PAGE, error_out=False)
+        page=page_number(request.args), per_page=ORDERS_PER_PAGE, error_out=False)
     rows = [{"number": order.number, "created_at": order.created_at,
              "status": ORDER_STATUS_LABELS.get(order.status, order.status),
              "total_idr": order.total_idr, "url": _order_url(order.number)}
@@ -308,7 +309,7 @@ def addresses():
                            addresses=_own_addresses()), status
 
 
-@bp.post("/akun/alamat/<int:address_id>/hapus")
+@bp.post("/akun/alamat/<id:address_id>/hapus")
 @login_required
 def delete_address(address_id):
     """Delete one of the signed-in person's saved addresses; anyone else's is a 404."""

@@ -48,7 +48,7 @@ def _product(product_id):
     return product
 
 
-@bp.get("/produk/<int:product_id>")
+@bp.get("/produk/<id:product_id>")
 @office_required
 def listing(product_id):
     """A listing beside what the village asks for, with its papers and history."""
@@ -96,13 +96,13 @@ def _decide(product_id, to_status):
     return redirect(url_for("office.listings"), code=303)
 
 
-@bp.post("/produk/<int:product_id>/setujui")
+@bp.post("/produk/<id:product_id>/setujui")
 @office_required
 def approve_listing(product_id):
     return _decide(product_id, "approved")
 
 
-@bp.post("/produk/<int:product_id>/tolak")
+@bp.post("/produk/<id:product_id>/tolak")
 @office_required
 def reject_listing(product_id):
     return _decide(product_id, "rejected")

@@ -82,7 +82,7 @@ def _certificate(certificate_id):
     return certificate
 
 
-@bp.get("/dokumen/<int:certificate_id>")
+@bp.get("/dokumen/<id:certificate_id>")
 @office_required
 def paper(certificate_id):
     """A paper beside its scan, with its history and the actions its status allows."""
@@ -116,19 +116,19 @@ def _apply(certificate_id, action, needs_reason):
     return redirect(url_for("office.paper", certificate_id=certificate_id), code=303)
 
 
-@bp.post("/dokumen/<int:certificate_id>/verifikasi")
+@bp.post("/dokumen/<id:certificate_id>/verifikasi")
 @office_required
 def verify(certificate_id):
     return _apply(certificate_id, verify_certificate, needs_reason=False)
 
 
-@bp.post("/dokumen/<int:certificate_id>/tolak")
+@bp.post("/dokumen/<id:certificate_id>/tolak")
 @office_required
 def reject(certificate_id):
     return _apply(certificate_id, reject_certificate, needs_reason=True)
 
 
-@bp.post("/dokumen/<int:certificate_id>/cabut")
+@bp.post("/dokumen/<id:certificate_id>/cabut")
 @office_required
 def revoke(certificate_id):
     return _apply(certificate_id, revoke_certificate, needs_reason=True)
@@ -191,13 +191,13 @@ def _village(village_id):
     return village
 
 
-@bp.post("/desa/<int:village_id>/tangguhkan")
+@bp.post("/desa/<id:village_id>/tangguhkan")
 @office_required
 def suspend_village(village_id):
     return _set_active(village_id, False, _("Village suspended: its products are hidden."))
 
 
-@bp.post("/desa/<int:village_id>/aktifkan")
+@bp.post("/desa/<id:village_id>/aktifkan")
 @office_required
 def reinstate_village(village_id):
     return _set_active(village_id, True, _("Village reinstated."))
@@ -214,7 +214,7 @@ def _set_active(village_id, active, message):
     return redirect(url_for("office.villages"), code=303)
 
 
-@bp.route("/desa/<int:village_id>/undang", methods=["GET", "POST"])
+@bp.route("/desa/<id:village_id>/undang", methods=["GET", "POST"])
 @office_required
 def invite(village_id):
     """Invite a member of a village; they get a link that works once and expires."""
@@ -259,7 +259,7 @@ def _invitation_body(invitation, village, link):
         "Salam,", current_app.config["OFFICE_NAME"]])
 
 
-@bp.get("/desa/<int:village_id>/label")
+@bp.get("/desa/<id:village_id>/label")
 @office_required
 def village_labels(village_id):
     return label_sheet(_village(village_id))
@@ -272,7 +272,7 @@ def users():
     return render_template("office/users.html", users=rows, form=RoleForm())
 
 
-@bp.post("/pengguna/<int:user_id>/peran")
+@bp.post("/pengguna/<id:user_id>/peran")
 @admin_required
 def change_role(user_id):
     user = db.get_or_404(User, user_id)
@@ -317,7 +317,7 @@ def orders():
                            attention=attention, refused=refused, confirm_form=ConfirmForm())
 
 
-@bp.post("/pesanan/<int:order_id>/lepas")
+@bp.post("/pesanan/<id:order_id>/lepas")
 @office_required
 def release_order(order_id):
     """The office checked a held order's papers: the villages may ship it."""
@@ -332,7 +332,7 @@ def release_order(order_id):
     return redirect(url_for("office.orders"), code=303)
 
 
-@bp.post("/paket/<int:village_order_id>/status")
+@bp.post("/paket/<id:village_order_id>/status")
 @office_required
 def change_parcel_status(village_order_id):
     """The office's moves on a parcel (the transition table says which): e.g. cancel a parcel
@@ -356,7 +356,7 @@ def change_parcel_status(village_order_id):
     return redirect(url_for("office.orders"), code=303)
 
 
-@bp.post("/paket/<int:village_order_id>/uang-kembali")
+@bp.post("/paket/<id:village_order_id>/uang-kembali")
 @office_required
 def refund_done(village_order_id):
     """The office returned a parcel's money by hand (bank transfer, or a failed card refund)."""
@@ -385,7 +385,7 @@ def settle_card_payment(event_id):
     return redirect(url_for("office.orders"), code=303)
 
 
-@bp.post("/pesanan/<int:order_id>/lunas")
+@bp.post("/pesanan/<id:order_id>/lunas")
 @office_required
 def mark_order_paid(order_id):
     """The office saw the bank transfer arrive."""

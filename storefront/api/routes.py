@@ -12,6 +12,7 @@ from ..clock import today_wita
 from ..csv_safe import CsvWriter
 from ..extensions import db
 from ..legality.papers import issuer, papers_by_product
+from ..numbers import whole_number
 from ..urls import external_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -62,7 +63,7 @@ def _statement(today):
 
 
 #: Partners page by id; ``after`` (the cursor in ``next``) skips straight to the next rows.
-BY_ID = SortKey(Product.id, Product.id, False, int)
+BY_ID = SortKey(Product.id, Product.id, False, whole_number)
 
 
 @bp.get("/products")
@@ -72,8 +73,7 @@ def products():
     stmt, f = _statement(today)
     if f.problems:
         return jsonify(error="bad_request", problems=f.problems), 400
-    per_page = request.args.get("per_page", "")
-    per_page = int(per_page) if per_page.isdigit() and 0 < int(per_page) < 10**6 else 50
+    per_page = whole_number(request.args.get("per_page"), minimum=1) or 50
     per_page = min(per_page, current_app.config["API_PAGE_SIZE_MAX"])
     total = cached_count(("api", repr(sorted(request.args.items(multi=True)))), lambda: count_rows(stmt))
     # Where a plain ?page=N starts depends on the filters, not on the paging arguments.

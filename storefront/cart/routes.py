@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from ..legality.forms import ConfirmForm
+from ..numbers import whole_number
 from ..urls import safe_next
 from .forms import CartLineForm
 from .services import CartError, accept_changes, add_to_cart, review_cart, set_quantity
@@ -20,8 +21,7 @@ def view():
 
 
 def _product_id(form):
-    value = (form.product_id.data or "").strip()
-    return int(value) if value.isdigit() else None
+    return whole_number(form.product_id.data, minimum=1)
 
 
 @bp.post("/tambah")

@@ -12,11 +12,12 @@ from sqlalchemy.orm import selectinload
 
 from ..clock import today_wita
 from ..extensions import db
+from ..numbers import whole_number
 from ..villages.models import Village
 from ..villages.regions import REGENCIES
 from .caching import cached_count
 from .models import Category, Product
-from .paging import KeysetPage, SortKey, count_rows, keyset_paginate
+from .paging import KeysetPage, SortKey, count_rows, keyset_paginate, page_number
 from .sellable import sellable_condition, sellable_products
 
 SORTS = {
@@ -28,8 +29,8 @@ SORTS = {
 #: The same orders as keysets for ``paging``: (column, attribute, descending, cursor parser).
 KEYS = {
     "newest": SortKey(Product.created_at, Product.id, True, datetime.fromisoformat),
-    "price_asc": SortKey(Product.price_idr, Product.id, False, int),
-    "price_desc": SortKey(Product.price_idr, Product.id, True, int),
+    "price_asc": SortKey(Product.price_idr, Product.id, False, whole_number),
+    "price_desc": SortKey(Product.price_idr, Product.id, True, whole_number),
     "name": SortKey(Product.name, Product.id, False, str),
 }
 _KEY_ATTRIBUTES = {"newest": "created_at", "price_asc": "price_idr", "price_desc": "price_idr",
@@ -72,12 +73,6 @@ def _first(args, *names):
         if value not in (None, ""):
             return value.strip()
     return None
-
-
-def page_number(args):
-    """A page number from ``?page=``; anything odd means the first page."""
-    value = (_first(args, "page", "halaman") or "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 100000 else 1
 
 
 def parse_filters(args, categories):

@@ -5,6 +5,10 @@ row) as well as the page number, so walking a long catalogue costs the same on p
 page 2. A plain ``?page=N`` link (typed, bookmarked, from a search engine) needs the row where
 page N starts: it is found with an offset over the sort key alone, and can be remembered once
 per catalogue version (``remember``), after which the page costs what a cursor costs.
+
+Both come from the URL, so both are read here and bounded (``page_number``, ``decode_cursor``):
+an odd page number means page 1 and an odd cursor is ignored, never a value the database
+refuses (``storefront/numbers.py``).
 """
 import math
 from dataclasses import dataclass
@@ -13,6 +17,10 @@ from datetime import datetime
 from sqlalchemy import func, select, tuple_
 
 from ..extensions import db
+from ..numbers import whole_number
+
+#: Past this a page number means page 1 (no list of ours is this long; the OFFSET stays small).
+MAX_PAGE = 99_999
 
 
 @dataclass(frozen=True)
@@ -40,17 +48,30 @@ def encode_cursor(value, row_id):
     return f"{value}~{row_id}"
 
 
+def page_number(args):
+    """The page number of ``?page=`` (or ``?halaman=``) from 1 to ``MAX_PAGE``; anything else
+    (missing, not a number, past ``MAX_PAGE``) means the first page."""
+    for name in ("page", "halaman"):
+        if args.get(name) not in (None, ""):
+            return whole_number(args.get(name), minimum=1, maximum=MAX_PAGE) or 1
+    return 1
+
+
 def decode_cursor(text, key):
-    """``(value, id)`` or None for a cursor that does not parse (then the page number is used)."""
+    """``(value, id)`` or None for a cursor that does not parse or is out of its column's range
+    (then the page number is used). ``key.parse`` raises ValueError or returns None for a value
+    it cannot use."""
     if not text or "~" not in text or len(text) > 300:
         return None
     value, _, row_id = text.rpartition("~")
-    if not row_id.isdigit():
+    row_id = whole_number(row_id)
+    if row_id is None:
         return None
     try:
-        return key.parse(value), int(row_id)
-    except (ValueError, TypeError):
+        value = key.parse(value)
+    except (ValueError, TypeError, OverflowError):
         return None
+    return None if value is None else (value, row_id)
 
 
 class KeysetPage:
@@ -84,8 +105,6 @@ def keyset_paginate(stmt, key, args, per_page, row_key=None, total=None, unique=
     name that says which statement this is, keeps where each ``?page=N`` starts; without it a
     page number is answered with an offset.
     """
-    from .browse import page_number
-
     page = page_number(args)
     after = decode_cursor(args.get("after"), key)
     before = decode_cursor(args.get("before"), key) if after is None else None

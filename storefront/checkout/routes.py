@@ -17,6 +17,7 @@ from ..cart.session import current_cart
 from ..clock import to_wita
 from ..extensions import db
 from ..mail import send_mail
+from ..numbers import whole_number
 from ..orders.fulfilment import STATUS_LABELS
 from ..orders.models import Order, OrderLine, VillageOrder
 from ..orders.services import access_token_hash, order_link_token
@@ -63,9 +64,9 @@ def start():
         prefill.update(name=current_user.name, email=current_user.email)
         saved = db.session.scalars(select(Address).where(Address.user_id == current_user.id)
                                    .order_by(Address.id.desc())).all()
-        chosen = request.args.get("alamat", "")
+        chosen = whole_number(request.args.get("alamat"), minimum=1)
         for address in saved:
-            if chosen.isdigit() and address.id == int(chosen):
+            if address.id == chosen:
                 prefill.update({name: getattr(address, name) for name in CheckoutForm.ADDRESS_FIELDS})
     form = CheckoutForm(methods=methods, data=prefill)
     if not form.validate_on_submit():
@@ -125,13 +126,13 @@ def _place(form, cart, address):
     method = form.payment_method.data
     hold = {"bank_transfer": current_app.config["BANK_TRANSFER_HOURS"] * 60,
             "stripe": SESSION_MINUTES + 1, "cod": None}[method]
-    expected = form.expected_total.data
+    expected = whole_number(form.expected_total.data)
     key = _clean_key(form.idempotency_key.data) or secrets.token_hex(16)
     try:
         placed = place_order(
             cart=cart, user_id=current_user.id if current_user.is_authenticated else None,
             address=address, email=form.email.data.lower(), payment_method=method,
-            idempotency_key=key, expected_total_idr=int(expected) if expected.isdigit() else -1,
+            idempotency_key=key, expected_total_idr=-1 if expected is None else expected,
             hold_minutes=hold)
     except CheckoutError as exc:
         db.session.rollback()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from ..clock import as_utc, to_wita
 from ..extensions import db
+from ..numbers import whole_number
 from ..orders.models import Order, VillageOrder
 from ..orders.village_view import village_parcels_query
 from ..outbox.events import parcel_document
@@ -88,10 +89,11 @@ def parse_since(value):
 def parse_before(value):
     """The ``next`` page's cursor: ``<UTC date-time>,<parcel id>`` of the last parcel shown."""
     moment, _, parcel_id = value.strip().rpartition(",")
-    if not parcel_id.isdigit() or len(parcel_id) > 18:
+    parcel_id = whole_number(parcel_id, minimum=1)
+    if parcel_id is None:
         raise BadParameter("'before' is not a valid cursor; follow the feed's next link as given.")
     try:
-        return parse_since(moment), int(parcel_id)
+        return parse_since(moment), parcel_id
     except BadParameter:
         raise BadParameter("'before' is not a valid cursor; follow the feed's next link as given.") from None
 

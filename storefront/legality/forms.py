@@ -4,6 +4,7 @@ from wtforms import DateField, SelectField, SelectMultipleField, StringField, Te
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..forms import ShopForm
+from ..numbers import row_id
 from .papers import KIND_INFO
 
 
@@ -21,7 +22,7 @@ class PaperForm(ShopForm):
         Length(max=60, message=_l("The number is too long."))])
     issued_on = DateField(_l("Issued on"), validators=[InputRequired(_l("Enter the issue date."))])
     expires_on = DateField(_l("Valid until (leave empty if it has no end)"), validators=[Optional()])
-    products = CheckboxList(_l("Products this paper covers"), coerce=int, validate_choice=False)
+    products = CheckboxList(_l("Products this paper covers"), coerce=row_id, validate_choice=False)
     scan = FileField(_l("Scan or photo of the paper (PDF, JPEG or PNG, at most 5 MB)"),
                      render_kw={"accept": "application/pdf,image/jpeg,image/png"})
 

@@ -67,7 +67,7 @@ def label_svg(code):
     return response
 
 
-@bp.get("/dokumen/scan/<int:scan_id>")
+@bp.get("/dokumen/scan/<id:scan_id>")
 def scan(scan_id):
     """A paper's scan, for its own village's members and the office only; never as HTML."""
     row = db.session.execute(

@@ -9,6 +9,7 @@ from wtforms.widgets import TextInput
 
 from ..catalog.listings import MAX_PHOTOS, ProductData
 from ..forms import ShopForm
+from ..numbers import whole_number
 
 #: Whole numbers as people type them: ``85000``, ``85.000``, ``85,000``, ``Rp 85.000``.
 _GROUPED = re.compile(r"^\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*$")
@@ -111,5 +112,5 @@ class EditProductForm(ProductForm):
     stock_seen = HiddenField()
 
     def validate_stock_seen(self, field):
-        if not (field.data or "").isdigit():
+        if whole_number(field.data) is None:
             raise ValidationError(_l("The form is incomplete. Open the product again."))

@@ -129,7 +129,7 @@ def _saved_message(product, saved):
     return _("Your changes to %(name)s are saved.", name=product.name)
 
 
-@bp.route("/produk/<int:product_id>/ubah", methods=["GET", "POST"])
+@bp.route("/produk/<id:product_id>/ubah", methods=["GET", "POST"])
 @member_required
 def edit_product(product_id):
     """Change a product of the village; the papers it still needs are listed beside the form."""
@@ -175,7 +175,7 @@ def _after_change(product, saved, message):
     return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
 
 
-@bp.post("/produk/<int:product_id>/foto/<key>/hapus")
+@bp.post("/produk/<id:product_id>/foto/<key>/hapus")
 @member_required
 def delete_photo(product_id, key):
     """Remove one photo of the village's product (its files go once the change is saved); for
@@ -193,7 +193,7 @@ def delete_photo(product_id, key):
     return _after_change(product, saved, _("The photo is removed."))
 
 
-@bp.post("/produk/<int:product_id>/usulan/tarik")
+@bp.post("/produk/<id:product_id>/usulan/tarik")
 @member_required
 def withdraw_change(product_id):
     """Take back the change that waits for the office; the product stays as approved."""

@@ -59,7 +59,7 @@ def _own_parcel(village_order_id):
     return parcel
 
 
-@bp.get("/pesanan/<int:village_order_id>")
+@bp.get("/pesanan/<id:village_order_id>")
 @member_required
 def order(village_order_id):
     """The parcel: lines, where it goes, what to do next; prints as a packing slip and label."""
@@ -76,7 +76,7 @@ def _render(parcel, form, status):
                            whatsapp=_whatsapp_link(parcel), couriers=COURIERS), status
 
 
-@bp.post("/pesanan/<int:village_order_id>/status")
+@bp.post("/pesanan/<id:village_order_id>/status")
 @member_required
 def change_order(village_order_id):
     """Accept, pack, ship (courier and tracking number), deliver, or decline/cancel with a reason."""

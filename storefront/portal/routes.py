@@ -116,7 +116,7 @@ def submit_paper():
     return render_template("portal/paper_form.html", form=form, certificate=None), status
 
 
-@bp.get("/dokumen/<int:certificate_id>")
+@bp.get("/dokumen/<id:certificate_id>")
 @member_required
 def paper(certificate_id):
     certificate = _own_certificate(certificate_id)
@@ -124,7 +124,7 @@ def paper(certificate_id):
                            state=paper_state(certificate, today_wita()))
 
 
-@bp.route("/dokumen/<int:certificate_id>/ajukan-ulang", methods=["GET", "POST"])
+@bp.route("/dokumen/<id:certificate_id>/ajukan-ulang", methods=["GET", "POST"])
 @member_required
 def resubmit_paper(certificate_id):
     """Correct a rejected paper and send it again."""

@@ -9,6 +9,7 @@ from wtforms.validators import InputRequired, Length
 
 from ..access import member_required
 from ..forms import ShopForm
+from ..numbers import whole_number
 from ..outbox.events import EVENT_KINDS
 from ..outbox.services import (LOG_PAGE_SIZE, URL_MAX, DeliveryNotFound, WebhookError, deactivate_webhook,
                                delivery_log, resend_delivery, rotate_webhook_secret, save_webhook,
@@ -82,7 +83,7 @@ def webhook():
 @member_required
 def deliveries():
     """The village's webhook calls and e-mails, newest first, with every attempt."""
-    before = request.args.get("sebelum", type=int)
+    before = whole_number(request.args.get("sebelum"), minimum=1)  # odd: the newest page
     messages, next_before = delivery_log(current_user.village_id, before=before, limit=LOG_PAGE_SIZE)
     return render_template("portal/deliveries.html", village=_village(), messages=messages,
                            next_before=next_before, confirm=ConfirmForm(),
@@ -90,7 +91,7 @@ def deliveries():
                            webhook=village_webhook(current_user.village_id))
 
 
-@bp.post("/webhook/kiriman/<int:message_id>/kirim-ulang", endpoint="resend_delivery")
+@bp.post("/webhook/kiriman/<id:message_id>/kirim-ulang", endpoint="resend_delivery")
 @member_required
 def resend(message_id):
     """Send a message again with the same event id (after fixing the receiver, say)."""

@@ -5,7 +5,7 @@ from sqlalchemy.orm import selectinload
 
 from ..catalog import browse
 from ..catalog.caching import cached_count, cached_page
-from ..catalog.paging import count_rows, keyset_paginate
+from ..catalog.paging import count_rows, keyset_paginate, page_number
 from ..catalog.models import Product
 from ..catalog.sellable import sellable_products
 from ..clock import today_wita
@@ -24,7 +24,7 @@ def village_list():
     regency = request.args.get("kabupaten") or request.args.get("regency")
     if regency not in REGENCIES:
         regency = None
-    page = browse.village_page(regency, browse.page_number(request.args), 30)
+    page = browse.village_page(regency, page_number(request.args), 30)
     return render_template("villages/list.html", page=page, regency=regency, regencies=REGENCIES)
 
 
