@@ -184,10 +184,12 @@ FORMS = {
                            {"password": st.text(max_size=7), "confirm": hostile_text}),
     "saved address": Form(CUSTOMER, lambda w: "/akun/alamat", lambda w: "/akun/alamat",
                           lambda w: {"name": "Budi", "phone": "0812 3456 7890", "province": "Bali",
-                                     "regency": "Denpasar", "district": "Denpasar Barat", "village_ward": "Dauh Puri",
+                                     "regency": "51.71", "district": "Denpasar Barat", "village_ward": "Dauh Puri",
                                      "postal_code": "80113", "street": "Jl. Gajah Mada 1"},
-                          {"postal_code": hostile_text.filter(lambda v: not re.fullmatch(r"\s*\d{5}\s*", v)),
+                          {"postal_code": hostile_text.filter(lambda v: not re.fullmatch(r"\s*\d{5}\s*", v))
+                           | st.sampled_from(["10110", "86413", "99999"]),  # 5 digits, not Kota Denpasar's
                            "province": hostile_text.filter(lambda v: v.strip() not in ("Bali", "Nusa Tenggara Timur")),
+                           "regency": hostile_text.filter(lambda v: v != "51.71") | st.sampled_from(["53.09", "Denpasar"]),
                            "name": blank_or_huge(120), "street": blank_or_huge(500)}),
     "portal product": Form(MEMBER_A, lambda w: "/portal/produk/baru", lambda w: "/portal/produk/baru",
                            _product_form,

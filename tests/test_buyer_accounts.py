@@ -301,7 +301,7 @@ def test_reset_without_csrf_token_is_refused(client, smtp):
 # --- saved addresses -----------------------------------------------------------------------------
 
 ADDRESS = {"name": "Maria Ndun", "phone": "0812-3456-7890", "province": "Nusa Tenggara Timur",
-           "regency": "Kota Kupang", "district": "Oebobo", "village_ward": "Oebufu",
+           "regency": "53.71", "district": "Oebobo", "village_ward": "Oebufu",
            "postal_code": "85111", "street": "Jl. Frans Seda No. 10, RT 05/RW 02"}
 
 

@@ -24,10 +24,10 @@ from .conftest import csrf_token
 from .factories import make_certified_village, make_product, make_sellable_food, make_user, sign_in
 
 JAWA_TIMUR = {"name": "Maria Goreti", "email": "Maria@Example.org", "phone": "0812 3456 7890",
-              "province": "Jawa Timur", "regency": "Kota Surabaya", "district": "Gubeng",
+              "province": "Jawa Timur", "regency": "35.78", "district": "Gubeng",  # Kota Surabaya
               "village_ward": "Airlangga", "postal_code": "60286",
               "street": "Jl. Airlangga 4, RT 01/RW 02"}
-NGADA = dict(JAWA_TIMUR, province="Nusa Tenggara Timur", regency="Kab. Ngada", district="Bajawa",
+NGADA = dict(JAWA_TIMUR, province="Nusa Tenggara Timur", regency="53.09", district="Bajawa",
              village_ward="Trikora", postal_code="86413", street="Jl. Soekarno-Hatta 7")
 RATES = {"same_regency": 12000, "ntt": 25000, "indonesia": 55000}
 
@@ -490,9 +490,9 @@ def test_checkout_from_three_villages_by_bank_transfer(app, client, smtp, three_
 
 @pytest.mark.parametrize("address, zones", [
     (NGADA, ("same_regency", "ntt", "ntt")),
-    (dict(NGADA, regency="Kabupaten Sikka"), ("ntt", "ntt", "same_regency")),
-    (dict(NGADA, regency="ende"), ("ntt", "same_regency", "ntt")),
-    (dict(NGADA, regency="Kota Kupang"), ("ntt", "ntt", "ntt")),
+    (dict(NGADA, regency="53.07", postal_code="86113"), ("ntt", "ntt", "same_regency")),  # Sikka
+    (dict(NGADA, regency="53.08", postal_code="86312"), ("ntt", "same_regency", "ntt")),  # Ende
+    (dict(NGADA, regency="53.71", postal_code="85111"), ("ntt", "ntt", "ntt")),  # Kota Kupang
 ])
 def test_shipping_zone_follows_the_destination(client, three_villages, address, zones):
     fill_cart(client, three_villages)
@@ -509,15 +509,31 @@ def test_shipping_zone_follows_the_destination(client, three_villages, address, 
     assert order.total_idr == total
 
 
-@pytest.mark.parametrize("regency, zone", [
-    ("Kota Kupang", "same_regency"), ("kota  kupang", "same_regency"),
-    ("Kab. Kupang", "ntt"), ("Kupang", "ntt"),
+@pytest.mark.parametrize("regency, postal_code, zone", [
+    ("53.71", "85111", "same_regency"),  # Kota Kupang, Oebobo
+    ("53.01", "85361", "ntt"),  # Kabupaten Kupang
 ])
-def test_a_city_is_not_the_regency_of_the_same_name(client, regency, zone):
+def test_a_city_is_not_the_regency_of_the_same_name(client, regency, postal_code, zone):
     city = make_certified_village(regency_code="53.71")  # Kota Kupang
     add(client, make_sellable_food(city, price_idr=50000, weight_grams=2500, stock=5))  # 3 kg
-    quoted, _data = quote(client, dict(NGADA, regency=regency))
+    quoted, _data = quote(client, dict(NGADA, regency=regency, postal_code=postal_code))
     assert hidden(text(quoted), "expected_total") == str(50000 + shipping(3, zone))
+
+
+def test_kabupaten_kupang_with_a_kota_kupang_postal_code_is_refused(client):
+    """The city's villages do not get the city's rate by naming the regency around it, nor the
+    regency's by a postal code of the city: the two must agree."""
+    city = make_certified_village(regency_code="53.71")  # Kota Kupang
+    product = make_sellable_food(city, price_idr=50000, weight_grams=2500, stock=5)
+    add(client, product)
+    quoted, data = quote(client, dict(NGADA, regency="53.01", postal_code="85111"))
+    assert quoted.status_code == 422
+    page = text(quoted)
+    assert re.search(r'<p class="error" id="postal_code-error">Kode pos 85111 bukan kode pos Kabupaten '
+                     r'Kupang \(852xx–853xx\)\. 85111 adalah kode pos Kota Kupang, Nusa Tenggara Timur\.</p>',
+                     page), page
+    assert place(client, data, 50000 + shipping(3, "ntt")).status_code == 422
+    assert order_count() == 0 and stock(product) == 5
 
 
 def test_a_signed_in_owner_sees_the_order_without_the_link_and_others_do_not(app, client):
@@ -632,6 +648,11 @@ def test_an_overlong_idempotency_key_is_not_a_server_error(client):
     ("phone", "+1 202 555 0143", "Enter an Indonesian phone number, e.g. 0812 3456 7890."),
     ("postal_code", "8511", "A postal code has 5 digits."),
     ("postal_code", "8511a", "A postal code has 5 digits."),
+    ("postal_code", "86413", "Postal code 86413 is not a postal code of Kota Surabaya (601xx–602xx). "
+                             "86413 is a postal code of Kabupaten Ngada, Nusa Tenggara Timur."),
+    ("regency", "Kota Surabaya", "Choose the regency or city from the list."),
+    ("regency", "", "Choose the regency or city."),
+    ("regency", "53.09", "Kabupaten Ngada is in Nusa Tenggara Timur, not in Jawa Timur."),
     ("province", "", "Choose the province."),
     ("province", "Atlantis", "Not a valid choice"),
     ("email", "bukan-email", "Enter a valid e-mail address, e.g. nama@contoh.id."),

@@ -31,7 +31,7 @@ SOLD_OUT_MSGID = "Sorry, %(name)s has just sold out or has fewer left than you a
 LOCKED = "database is locked"
 
 ADDRESS = {
-    "phone": "0812 3456 7890", "province": "Nusa Tenggara Timur", "regency": "Ngada",
+    "phone": "0812 3456 7890", "province": "Nusa Tenggara Timur", "regency": "53.09",
     "district": "Bajawa", "village_ward": "Trikora", "postal_code": "86413",
     "street": "Jl. Soekarno-Hatta No. 5, RT 02/RW 01",
 }

@@ -23,7 +23,7 @@ from .conftest import csrf_token
 from .factories import make_certified_village, make_sellable_food, make_user, sign_in
 
 BUYER = {"name": "Maria Goreti", "email": "maria@example.org", "phone": "0812 3456 7890",
-         "province": "Jawa Timur", "regency": "Kota Surabaya", "district": "Gubeng",
+         "province": "Jawa Timur", "regency": "35.78", "district": "Gubeng",
          "village_ward": "Airlangga", "postal_code": "60286", "street": "Jl. Airlangga 4"}
 
 

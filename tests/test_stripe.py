@@ -48,7 +48,7 @@ TIMEOUT = 60
 PO_FILE = Path(__file__).resolve().parent.parent / "storefront/translations/id/LC_MESSAGES/messages.po"
 ADDRESS = {
     "name": "Maria Dhiu", "email": "maria@contoh.id", "phone": "0812 3456 7890",
-    "province": "Nusa Tenggara Timur", "regency": "Ngada", "district": "Bajawa",
+    "province": "Nusa Tenggara Timur", "regency": "53.09", "district": "Bajawa",
     "village_ward": "Trikora", "postal_code": "86413", "street": "Jl. Soekarno-Hatta No. 5",
 }
 

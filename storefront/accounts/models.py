@@ -106,9 +106,14 @@ class Address(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str] = mapped_column(String(20))
     province: Mapped[str] = mapped_column(String(60))
+    #: The regency's or city's name, as the list names it (typed freely on older rows).
     regency: Mapped[str] = mapped_column(String(80))
+    #: Kemendagri code of the regency or city (``53.09``), chosen from the list; NULL on rows
+    #: saved before it was chosen, which the buyer chooses again at checkout.
+    regency_code: Mapped[str | None] = mapped_column(String(5))
     district: Mapped[str] = mapped_column(String(80))
     village_ward: Mapped[str] = mapped_column(String(80))
+    #: One of the regency's postal codes (checked when saved).
     postal_code: Mapped[str] = mapped_column(String(5))
     street: Mapped[str] = mapped_column(String(500))
     created_at = mapped_column(DateTime(timezone=True), default=now_utc)

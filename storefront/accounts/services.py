@@ -6,6 +6,7 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
+from ..addresses import address_problem
 from ..clock import as_utc, now_utc
 from ..contact import ContactError, normalise_email, normalise_phone
 from ..extensions import db
@@ -212,9 +213,10 @@ MAX_ADDRESSES = 20
 
 
 def add_address(user, data):
-    """Save a shipping address for ``user``; ``data`` holds the ``AddressForm`` fields.
+    """Save a shipping address for ``user``; ``data`` is ``AddressForm.address()``.
 
-    The phone is stored as E.164 (``+6281234567890``).
+    The phone is stored as E.164 (``+6281234567890``); the regency must be in the province and
+    the postal code one of the regency's (``AccountError`` otherwise).
     """
     count = db.session.scalar(select(func.count()).where(Address.user_id == user.id))
     if count >= MAX_ADDRESSES:
@@ -224,8 +226,12 @@ def add_address(user, data):
         phone = normalise_phone(data["phone"])
     except ContactError:
         raise AccountError(_("Enter an Indonesian phone number, e.g. 0812 3456 7890.")) from None
+    problem = address_problem(data)
+    if problem:
+        raise AccountError(problem)
     address = Address(user_id=user.id, name=data["name"], phone=phone,
                       province=data["province"], regency=data["regency"],
+                      regency_code=data["regency_code"],
                       district=data["district"], village_ward=data["village_ward"],
                       postal_code=data["postal_code"], street=data["street"])
     db.session.add(address)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Address
 from ..accounts.services import AccountError, add_address
+from ..addresses import saved_address_data
 from ..cart.services import review_cart
 from ..cart.session import current_cart
 from ..clock import to_wita
@@ -59,7 +60,7 @@ def start():
         return _to_order(key) or _back_to_cart()
     methods = _methods(view)
     prefill = {"idempotency_key": secrets.token_hex(16), "payment_method": methods[0]}
-    saved = []
+    saved, note = [], None
     if current_user.is_authenticated:
         prefill.update(name=current_user.name, email=current_user.email)
         saved = db.session.scalars(select(Address).where(Address.user_id == current_user.id)
@@ -67,8 +68,11 @@ def start():
         chosen = whole_number(request.args.get("alamat"), minimum=1)
         for address in saved:
             if address.id == chosen:
-                prefill.update({name: getattr(address, name) for name in CheckoutForm.ADDRESS_FIELDS})
+                data, note = saved_address_data(address)
+                prefill.update(data)
     form = CheckoutForm(methods=methods, data=prefill)
+    if note and not form.is_submitted():
+        form.regency.errors = [note]
     if not form.validate_on_submit():
         return _render(form, view, None, None, 422 if form.is_submitted() else 200, saved)
     address = form.address()
@@ -85,7 +89,7 @@ def start():
     elif key and _order_by_key(key) is not None:
         # An old checkout page brought back (history): a new order needs a key of its own.
         form.idempotency_key.data = secrets.token_hex(16)
-    parcels = quote_parcels(view, address["province"], address["regency"])
+    parcels = quote_parcels(view, address["regency_code"])
     total = sum(p.subtotal_idr + p.shipping_idr for p in parcels)
     status = 422 if placing else 200
     form.expected_total.data = str(total)  # so "Place order" confirms what is shown now

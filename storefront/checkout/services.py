@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..addresses import address_problem
 from ..cart.models import CartItem
 from ..cart.services import review_cart
 from ..catalog.models import CODE_ALPHABET, Product
@@ -61,7 +62,10 @@ def place_order(*, cart, user_id, address, email, payment_method, idempotency_ke
         raise SoldOut.of(short[0].product)
     if view.has_problems:
         raise CheckoutError(_("Something in your cart changed. Review it before paying."))
-    parcels = quote_parcels(view, address["province"], address["regency"])
+    problem = address_problem(address)
+    if problem:  # the form says so at the field; this guards every other way in
+        raise CheckoutError(problem)
+    parcels = quote_parcels(view, address["regency_code"])
     subtotal = sum(p.subtotal_idr for p in parcels)
     shipping = sum(p.shipping_idr for p in parcels)
     if expected_total_idr != subtotal + shipping:

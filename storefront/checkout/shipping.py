@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ..addresses import NTT, same_regency
 from ..extensions import db
+from ..indonesia import regions
 from ..payments.models import ShippingRate
 
 
@@ -28,18 +28,28 @@ def chargeable_kg(weight_grams):
     return max(1, math.ceil(weight_grams / 1000))
 
 
-def zone_for(village, province, regency):
-    if province != NTT:
+def zone_for(village, regency_code):
+    """The zone from the destination regency's Kemendagri code, never from typed names.
+
+    ``same_regency`` only when the code is the village's own; a code that is not in the data
+    (or none) is ``indonesia``.
+    """
+    destination = regions.regency(regency_code)
+    if destination is None or not destination.in_ntt:
         return "indonesia"
-    return "same_regency" if same_regency(regency, village.regency_name) else "ntt"
+    return "same_regency" if destination.code == village.regency_code else "ntt"
 
 
 def rates():
     return dict(db.session.execute(select(ShippingRate.zone, ShippingRate.rate_per_kg_idr)).all())
 
 
-def quote_parcels(view, province, regency):
-    """One parcel per village in the cart view, with its weight, zone and shipping cost."""
+def quote_parcels(view, regency_code):
+    """One parcel per village in the cart view, with its weight, zone and shipping cost.
+
+    ``regency_code`` is the destination's, from an address whose postal code was checked
+    against it (``addresses.address_problem``).
+    """
     table = rates()
     parcels = []
     for village, lines in view.villages.items():
@@ -48,6 +58,6 @@ def quote_parcels(view, province, regency):
             continue
         grams = sum(line.product.weight_grams * line.item.quantity for line in lines)
         kg = chargeable_kg(grams)
-        zone = zone_for(village, province, regency)
+        zone = zone_for(village, regency_code)
         parcels.append(Parcel(village, lines, grams, kg, zone, kg * table[zone]))
     return parcels

@@ -37,9 +37,14 @@ class Order(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str] = mapped_column(String(20))
     province: Mapped[str] = mapped_column(String(60))
+    #: The regency's or city's name, as the list names it (typed freely on older orders).
     regency: Mapped[str] = mapped_column(String(80))
+    #: Kemendagri code of the regency or city the parcels' zones were priced from (``53.09``);
+    #: NULL on orders placed before it was chosen from the list.
+    regency_code: Mapped[str | None] = mapped_column(String(5))
     district: Mapped[str] = mapped_column(String(80))
     village_ward: Mapped[str] = mapped_column(String(80))
+    #: One of the regency's postal codes (checked at checkout).
     postal_code: Mapped[str] = mapped_column(String(5))
     street: Mapped[str] = mapped_column(Text)
     payment_method: Mapped[str] = mapped_column(String(20))

@@ -1,0 +1,1 @@
+"""Indonesia's provinces and regencies/cities (Kemendagri codes) with their postal codes."""
