@@ -33,6 +33,7 @@ from storefront.extensions import db
 
 from .browser.language import untranslated
 from .conftest import csrf_token
+from .factories import office_approves
 from .test_access_matrix import ADMIN, ANON, CUSTOMER, MEMBER_A, PASSWORD, VERIFIER, _paid_parcel
 from .test_access_public import PublicWorld
 
@@ -397,6 +398,10 @@ def test_stored_script_in_a_product_is_shown_escaped(stored_world):
     response = member.post(f"/portal/produk/{w.sellable_id}/ubah", data=data)
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     slug = db.session.scalar(select(Product.slug).where(Product.id == w.sellable_id))
+    # A new name waits for the office, which reads it escaped too, then approves it.
+    _assert_escaped(w.client(VERIFIER), f"/kantor/produk/{w.sellable_id}", SCRIPT, IMG)
+    _assert_escaped(member, f"/portal/produk/{w.sellable_id}/ubah", SCRIPT)
+    office_approves(w.app, db.session.get(Product, w.sellable_id))
     db.session.expire_all()
     assert db.session.get(Product, w.sellable_id).name == f"Kopi {SCRIPT}"
     _assert_escaped(member, "/portal/produk", SCRIPT)

@@ -116,8 +116,9 @@ def numeric_rules(app, method):
 
 
 def path_for(rule, values):
-    """The rule's path with ``values`` (text, as typed) in place of its arguments."""
-    return _ARGUMENT.sub(lambda m: quote(values[m.group(1)], safe=""), rule.rule)
+    """The rule's path with ``values`` (text, as typed) in place of its numeric arguments; a
+    text argument (a photo's key) gets a plausible name that no row has."""
+    return _ARGUMENT.sub(lambda m: quote(values.get(m.group(1), "foto-00000000"), safe=""), rule.rule)
 
 
 def roles_for(endpoint):
