@@ -12,7 +12,7 @@ from gunicorn.glogging import Logger
 
 #: Path prefixes whose next segment is a secret: every route with a ``<token>`` argument
 #: (tests/test_security_headers.py fails on a new one missing here).
-SECRET_PATHS = ("/reset-sandi/", "/undangan/", "/feed/", "/konfirmasi/")
+SECRET_PATHS = ("/reset-sandi/", "/undangan/", "/feed/", "/daftar/konfirmasi/")
 #: Query parameters that are secrets: the private order link's ``kunci``.
 SECRET_QUERY = ("kunci", "token")
 REDACTED = "[redacted]"

@@ -147,6 +147,8 @@ def load_config(app, overrides=None):
     cfg["OFFICE_EMAIL"] = env.get("OFFICE_EMAIL", "")
     cfg["INVITATION_DAYS"] = int(env.get("INVITATION_DAYS", 7))
     cfg["PASSWORD_RESET_MINUTES"] = int(env.get("PASSWORD_RESET_MINUTES", 60))
+    #: How long the link that activates a new account works.
+    cfg["SIGN_UP_CONFIRM_HOURS"] = int(env.get("SIGN_UP_CONFIRM_HOURS", 48))
     cfg["STRIPE_SECRET_KEY"] = env.get("STRIPE_SECRET_KEY") or None
     cfg["STRIPE_WEBHOOK_SECRET"] = env.get("STRIPE_WEBHOOK_SECRET") or None
     #: Only for tests and the Stripe CLI's mock servers; empty means Stripe itself.

@@ -1,5 +1,7 @@
 """Rate limits on the doors attackers knock on: sign-in, sign-up, password reset.
 
+Sign-in is counted by ``accounts/throttle.py`` (device cookies; failures per account and
+address), in the same storage; the rest by Flask-Limiter's decorators on the routes.
 Flask-Limiter counts in Redis when ``REDIS_URL`` is set (shared by every gunicorn worker and
 server), otherwise in the memory of each process. The limits are configuration, so that tests
 and operators can tune them; a limited request gets a friendly 429 page in the visitor's language.
@@ -14,15 +16,25 @@ from flask_limiter.util import get_remote_address
 
 #: Default limits (limits' notation, ``;`` between several); each can be overridden in config.
 DEFAULT_LIMITS = {
-    #: Every sign-in attempt from one address.
-    "RATELIMIT_SIGN_IN_IP": "10/minute;50/hour",
-    #: Failed sign-ins for one e-mail address, whatever the source address.
-    "RATELIMIT_SIGN_IN_ACCOUNT": "5/15 minutes",
+    #: Failed sign-ins from a browser with a device cookie for the account: that cookie's own
+    #: count, the only one such a browser is held to (strangers cannot use it up).
+    "RATELIMIT_SIGN_IN_DEVICE": "5/15 minutes",
+    #: Failed sign-ins of unknown browsers for one account from one address.
+    "RATELIMIT_SIGN_IN_ACCOUNT_IP": "5/15 minutes",
+    #: Failed sign-ins of unknown browsers for one account from every address together
+    #: (a guessing attack spread over many addresses; ASVS 2.2.1 asks for at most 100 an hour).
+    "RATELIMIT_SIGN_IN_ACCOUNT": "10/15 minutes",
+    #: Failed sign-ins of unknown browsers from one address, whatever the account. Generous:
+    #: a carrier's NAT puts many honest people behind one address.
+    "RATELIMIT_SIGN_IN_IP": "20/minute;200/hour",
     #: Password-reset requests from one address, and for one e-mail address.
     "RATELIMIT_RESET_IP": "5/minute;20/hour",
     "RATELIMIT_RESET_EMAIL": "3/hour",
-    #: New accounts from one address.
-    "RATELIMIT_SIGN_UP_IP": "5/hour;20/day",
+    #: Sign-ups that opened (or tried to open) an account, from one address; a form refused
+    #: for its content never counts. Generous for carrier NAT.
+    "RATELIMIT_SIGN_UP_IP": "20/hour;100/day",
+    #: Sign-ups for one e-mail address: each sends that address a mail.
+    "RATELIMIT_SIGN_UP_EMAIL": "3/hour",
     #: Wrong current passwords on the change-password page, per signed-in user.
     "RATELIMIT_PASSWORD_CHANGE_USER": "5/15 minutes",
 }
@@ -47,6 +59,27 @@ def failed_form(response):
     return response.status_code == 422
 
 
+def accepted_form(response):
+    """Count a submission only when the form was accepted (the 303 after it): not one the
+    server refused for its content."""
+    return response.status_code == 303
+
+
+def too_many_attempts(retry_after=None):
+    """The friendly 429 answer, in the visitor's language (JSON under ``/api/``)."""
+    title = _("Too many attempts")
+    message = _("You have tried this too often in a short time. For your security, please "
+                "wait a few minutes and try again.")
+    if request.path.startswith("/api/"):
+        response = current_app.make_response(({"error": title, "message": message}, 429))
+    else:
+        response = current_app.make_response(
+            (render_template("errors/error.html", title=title, message=message), 429))
+    if retry_after:
+        response.headers["Retry-After"] = str(int(retry_after))
+    return response
+
+
 def init_app(app):
     """Bind the limiter: Redis when ``REDIS_URL`` is set, memory otherwise."""
     for name, value in DEFAULT_LIMITS.items():
@@ -62,9 +95,4 @@ def init_app(app):
 
     @app.errorhandler(RateLimitExceeded)
     def too_many_requests(error):
-        title = _("Too many attempts")
-        message = _("You have tried this too often in a short time. For your security, please "
-                    "wait a few minutes and try again.")
-        if request.path.startswith("/api/"):
-            return {"error": title, "message": message}, 429
-        return render_template("errors/error.html", title=title, message=message), 429
+        return too_many_attempts()  # Flask-Limiter adds Retry-After

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from storefront.accounts.models import User
 from storefront.catalog.models import Category, Product
-from storefront.clock import today_wita
+from storefront.clock import now_utc, today_wita
 from storefront.extensions import db
 from storefront.legality.models import Certificate
 from storefront.villages.models import Village
@@ -85,7 +85,7 @@ def make_sellable_food(village=None, category_code="kopi", **fields):
 def make_user(role="customer", village=None, email=None, password="a-long-test-password"):
     n = next(_seq)
     user = User(email=email or f"user{n}@example.org", name=f"User {n}", role=role,
-                village_id=village.id if village else None)
+                village_id=village.id if village else None, email_confirmed_at=now_utc())
     user.set_password(password)
     db.session.add(user)
     db.session.commit()

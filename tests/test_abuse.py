@@ -434,6 +434,14 @@ def test_stored_script_in_a_village_story_and_sign_up_name_is_shown_escaped(stor
                                             "email": "ani@example.org", "password": "kopi-bajawa-enak-sekali",
                                             "confirm": "kopi-bajawa-enak-sekali"})
     assert response.status_code in (302, 303), response.status_code
+    _assert_escaped(w.client(ADMIN), "/kantor/pengguna", SCRIPT)  # unconfirmed, already listed
+    # The mailed link (from the outbox) activates the account with that name.
+    from storefront.outbox.models import OutboxMessage
+    import json
+    mail = db.session.scalars(select(OutboxMessage).where(OutboxMessage.target == "ani@example.org")).one()
+    link = re.search(r"http://shop\.test(/daftar/konfirmasi/\S+)", json.loads(mail.payload)["body"]).group(1)
+    page = client.get(link).get_data(as_text=True)
+    assert client.post(link, data={"csrf_token": csrf_token(page)}).status_code == 303
     _assert_escaped(client, "/akun", SCRIPT)
     _assert_escaped(w.client(ADMIN), "/kantor/pengguna", SCRIPT)
     from storefront.villages.models import Village

@@ -22,7 +22,7 @@ from storefront.accounts.models import Invitation, User
 from storefront.accounts.services import invite_member
 from storefront.catalog.models import Product, ProductPhoto, ProductRevision
 from storefront.catalog.review import propose_change
-from storefront.clock import today_wita
+from storefront.clock import now_utc, today_wita
 from storefront.extensions import db
 from storefront.orders.models import Order, OrderLine, VillageOrder
 from storefront.outbox.models import OutboxMessage, VillageWebhook
@@ -161,7 +161,7 @@ def _png():
 def _user(role, village_id=None):
     n = next(_seq)
     user = User(email=f"matrix-{role.replace('_', '-')}-{n}@example.org", name=f"Matrix {role} {n}",
-                role=role, village_id=village_id)
+                role=role, village_id=village_id, email_confirmed_at=now_utc())
     # A cheap hash: these tests sign many people in.
     user.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     db.session.add(user)

@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from storefront.accounts.models import Address, User
-from storefront.accounts.services import request_password_reset
+from storefront.accounts.services import request_password_reset, sign_up
 from storefront.catalog.models import ProductPhoto
 from storefront.extensions import db
 from storefront.feeds.services import rotate_feed_token
@@ -72,6 +72,9 @@ class PublicWorld(World):
         self.order_number = order.number
         self.address = self.add_address(customer.id)
         _, self.reset_token = request_password_reset(self.users[CUSTOMER].email, minutes=60)
+        # Someone signed up and has not opened the mailed link yet.
+        self.confirm_token = sign_up(email="belum.aktif@example.org", name="Pembeli Baru",
+                                     password="kopi-bajawa-enak-sekali", hours=48).token
         db.session.commit()
 
     @staticmethod
@@ -126,6 +129,11 @@ GET_RULES = {
     ] for endpoint in ("feeds.orders_atom", "feeds.orders_json", "feeds.orders_csv")},
     ("accounts.sign_in", "GET"): [("sign-in form", lambda w: {}, everyone(200))],
     ("accounts.sign_up", "GET"): [("sign-up form", lambda w: {}, anonymous_only(200))],
+    ("accounts.sign_up_sent", "GET"): [("look in your mailbox", lambda w: {}, everyone(200))],
+    ("accounts.confirm_sign_up", "GET"): [
+        ("open link", lambda w: {"token": w.confirm_token}, everyone(200)),
+        ("unknown link", lambda w: {"token": "not-a-token"}, everyone(410)),
+    ],
     ("accounts.forgot_password", "GET"): [("forgot form", lambda w: {}, everyone(200))],
     ("accounts.reset_password", "GET"): [
         ("open link", lambda w: {"token": w.reset_token}, everyone(200)),
@@ -185,6 +193,11 @@ def _users(w, role):
     return sorted(db.session.scalars(select(User.email)))
 
 
+def _confirmed(w, role):
+    db.session.expire_all()
+    return sorted(db.session.execute(select(User.email, User.email_confirmed_at)).all())
+
+
 def _password_hashes(w, role):
     db.session.expire_all()
     return dict(db.session.execute(select(User.id, User.password_hash)).all())
@@ -214,6 +227,8 @@ POST_RULES = {
         anonymous_only(303), snapshot=_users,
         data=lambda w, role: {"name": "Pembeli Baru", "email": f"baru-{role.replace('_', '-')}@example.org",
                               "password": PASSWORD + "-baru", "confirm": PASSWORD + "-baru"}),
+    ("accounts.confirm_sign_up", "POST"): PostRule(
+        everyone(410), target=lambda w, role: {"token": "not-a-token"}, snapshot=_confirmed),
     ("accounts.forgot_password", "POST"): PostRule(
         everyone(303), data=lambda w, role: {"email": "nobody@example.org"}, snapshot=_password_hashes),
     ("accounts.reset_password", "POST"): PostRule(

@@ -1,5 +1,6 @@
-"""Buyer accounts: sign up, sign in and out, password reset by e-mailed link, order history and
-saved addresses. Reset mail goes to a real SMTP server on loopback."""
+"""Buyer accounts: sign up confirmed by an e-mailed link, sign in and out, password reset by
+e-mailed link, order history and saved addresses. Mail leaves through the outbox
+(``deliver_due``) to a real SMTP server on loopback."""
 import hashlib
 import re
 from datetime import datetime, timedelta, timezone
@@ -8,17 +9,22 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import func, select
 
-from storefront.accounts.models import Address, PasswordReset, User
+from storefront.accounts.models import Address, PasswordReset, SignUpConfirmation, User
 from storefront.clock import now_utc
 from storefront.extensions import db
 from storefront.orders.models import Order
+from storefront.outbox.models import OutboxMessage
+from storefront.outbox.worker import deliver_due
 
+from . import test_concurrency
 from .conftest import csrf_token
 from .factories import make_user, sign_in
+from .test_concurrency import CSRF, Buyer, _run_all
 
 PASSWORD = "a-long-test-password"
 NEW_PASSWORD = "a-brand-new-password-42"
 RESET_LINK = re.compile(r"http://shop\.test(/reset-sandi/[A-Za-z0-9_\-]+)")
+CONFIRM_LINK = re.compile(r"http://shop\.test(/daftar/konfirmasi/[A-Za-z0-9_\-]+(?:\?next=\S+)?)")
 CSRF_VALUES = re.compile(r'name="csrf_token"[^>]*value="[^"]+"')
 
 
@@ -52,7 +58,30 @@ def _signed_in(client):
 
 
 def _request_reset(client, email):
-    return _post_form(client, "/lupa-sandi", {"email": email})
+    """Ask for a reset link; the outbox then delivers what the request queued."""
+    response = _post_form(client, "/lupa-sandi", {"email": email})
+    deliver_due()
+    return response
+
+
+def _confirm_link(mailbox, email="maria@example.org", index=-1):
+    """The activation link in the last (or ``index``-th) mail to ``email``."""
+    return CONFIRM_LINK.search(mailbox.to(email)[index]["body"]).group(1)
+
+
+def _activate(client, link):
+    """Open the mailed link and press its one button, as the owner of the address does."""
+    page = client.get(link)
+    assert page.status_code == 200, page.status_code
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    return client.post(link, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+
+
+def _sign_up_and_activate(client, mailbox, email="maria@example.org", **kwargs):
+    """Sign up, let the outbox mail the link, open it: the new way to an account."""
+    assert _sign_up(client, email=email, **kwargs).status_code == 303
+    deliver_due()
+    return _activate(client, _confirm_link(mailbox, email.strip().lower()))
 
 
 def _reset_link(mailbox, index=-1):
@@ -80,13 +109,34 @@ def _open_resets(user_id):
 
 # --- sign up -------------------------------------------------------------------------------------
 
-def test_sign_up_creates_a_customer_signs_in_and_goes_to_next(client):
+def test_sign_up_opens_an_account_that_works_once_the_mailed_link_is_opened(client, smtp):
     response = _sign_up(client, email="Maria@Example.org ", next_url="/desa")
     assert response.status_code == 303
-    assert urlparse(response.headers["Location"]).path == "/desa"
+    assert urlparse(response.headers["Location"]).path == "/daftar/terkirim"
+    assert "Periksa email Anda" in client.get("/daftar/terkirim").get_data(as_text=True)
     db.session.expire_all()
     user = db.session.scalars(select(User).where(User.email == "maria@example.org")).one()
-    assert user.role == "customer" and user.name == "Maria Ndun" and user.active
+    assert user.role == "customer" and user.active and not user.is_confirmed
+    assert not _signed_in(client)
+    assert _sign_in(client, "maria@example.org", PASSWORD).status_code == 422, "not before the link"
+
+    deliver_due()
+    [mail] = smtp.to("maria@example.org")
+    assert mail["subject"] == "Aktifkan akun Produk Desa NTT Anda"
+    assert "berlaku 48 jam" in mail["body"] and "Maria Ndun" not in mail["body"]
+    link = _confirm_link(smtp)
+    [confirmation] = db.session.scalars(select(SignUpConfirmation)).all()
+    token = urlparse(link).path.rpartition("/")[2]
+    assert confirmation.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in confirmation.token_hash
+    assert timedelta(hours=47) < _utc(confirmation.expires_at) - now_utc() <= timedelta(hours=48)
+
+    activated = _activate(client, link)
+    assert activated.status_code == 303
+    assert urlparse(activated.headers["Location"]).path == "/desa"
+    db.session.expire_all()
+    user = db.session.get(User, user.id)
+    assert user.is_confirmed and user.name == "Maria Ndun"
     assert user.check_password(PASSWORD) and PASSWORD not in user.password_hash
     assert _signed_in(client)
     account = client.get("/akun")
@@ -95,22 +145,137 @@ def test_sign_up_creates_a_customer_signs_in_and_goes_to_next(client):
     assert "Maria Ndun" in body and "maria@example.org" in body
     assert "/akun/pesanan" in body and "/akun/alamat" in body
 
+    assert client.get(link).status_code == 410, "the link works once"
+
 
 @pytest.mark.parametrize("next_url", [None, "https://evil.example/", "//evil.example/x"])
-def test_sign_up_goes_to_the_account_page_unless_next_is_on_this_site(client, next_url):
-    response = _sign_up(client, next_url=next_url)
+def test_the_activated_account_goes_to_the_account_page_unless_next_is_on_this_site(
+        client, smtp, next_url):
+    response = _sign_up_and_activate(client, smtp, next_url=next_url)
     assert response.status_code == 303
     assert urlparse(response.headers["Location"]).path == "/akun"
     assert urlparse(response.headers["Location"]).netloc in ("", "shop.test")
+    assert "evil" not in smtp.messages[0]["body"]
 
 
-def test_sign_up_with_a_taken_email_says_so_whatever_the_case(client):
-    make_user(email="ina@example.org")
-    response = _sign_up(client, email="INA@example.ORG")
-    assert response.status_code == 422
-    assert "ina@example.org" in response.get_data(as_text=True)
+def _answer(client, response):
+    """What a visitor is shown after a sign-up: status, where it leads, the page there."""
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    return response.status_code, response.headers["Location"], CSRF_VALUES.sub("", page)
+
+
+def test_sign_up_answers_the_same_for_a_taken_address_and_tells_its_owner(app, smtp):
+    owner = make_user(email="ina@example.org")
+    hash_before = owner.password_hash
+    taken, fresh = app.test_client(), app.test_client()
+    taken_answer = _answer(taken, _sign_up(taken, name="Orang Asing", email="INA@example.ORG"))
+    fresh_answer = _answer(fresh, _sign_up(fresh, name="Orang Asing", email="baru@example.org"))
+    assert taken_answer == fresh_answer
+    assert taken_answer[0] == 303
+    assert "ina@example.org" not in taken_answer[2]
     assert _users("ina@example.org") == 1
+    db.session.expire_all()
+    assert db.session.get(User, owner.id).password_hash == hash_before, "the account is unchanged"
+    assert not _signed_in(taken)
+
+    deliver_due()
+    [notice] = smtp.to("ina@example.org")
+    assert notice["subject"] == "Percobaan mendaftar di Produk Desa NTT"
+    assert "http://shop.test/masuk" in notice["body"]
+    assert "http://shop.test/lupa-sandi" in notice["body"]
+    assert "/daftar/konfirmasi/" not in notice["body"] and "Orang Asing" not in notice["body"]
+    [link_mail] = smtp.to("baru@example.org")
+    assert "/daftar/konfirmasi/" in link_mail["body"]
+
+
+def test_a_second_sign_up_for_an_unconfirmed_address_sends_a_new_link(client, smtp):
+    assert _sign_up(client).status_code == 303
+    assert _sign_up(client, name="Maria N.", password=NEW_PASSWORD).status_code == 303
+    deliver_due()
+    first, second = _confirm_link(smtp, index=0), _confirm_link(smtp, index=1)
+    assert first != second and _users("maria@example.org") == 1
+    # Each link activates the account with the password typed on its own sign-up.
+    assert _activate(client, second).status_code == 303
+    db.session.expire_all()
+    user = db.session.scalars(select(User).where(User.email == "maria@example.org")).one()
+    assert user.name == "Maria N." and user.check_password(NEW_PASSWORD)
+    assert client.get(first).status_code == 410, "activation spends the other links"
+
+
+def test_a_stranger_signing_up_first_cannot_choose_the_owners_password(app, smtp):
+    stranger, owner = app.test_client(), app.test_client()
+    assert _sign_up(stranger, name="Orang Asing", password="stranger-chose-this").status_code == 303
+    assert _sign_up(owner, password=PASSWORD).status_code == 303
+    deliver_due()
+    # The owner opens the link of their own sign-up (the stranger's went to the owner too).
+    assert _activate(owner, _confirm_link(smtp, index=1)).status_code == 303
+    assert _sign_in(stranger, "maria@example.org", "stranger-chose-this").status_code == 422
+    assert _sign_in(app.test_client(), "maria@example.org", PASSWORD).status_code == 303
+
+
+def test_an_expired_or_unknown_confirmation_link_is_refused(client, smtp):
+    assert _sign_up(client).status_code == 303
+    deliver_due()
+    link = _confirm_link(smtp)
+    page = client.get(link)
+    confirmation = db.session.scalars(select(SignUpConfirmation)).one()
+    confirmation.expires_at = now_utc() - timedelta(minutes=1)
+    db.session.commit()
+    assert client.get(link).status_code == 410
+    response = client.post(link, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    assert response.status_code == 410
     assert not _signed_in(client)
+    db.session.expire_all()
+    assert not db.session.scalars(select(User)).one().is_confirmed
+    unknown = client.get("/daftar/konfirmasi/not-a-real-token")
+    assert unknown.status_code == 410 and "/daftar" in unknown.get_data(as_text=True)
+
+
+def test_the_confirmation_link_needs_the_button_and_its_csrf_token(client, smtp):
+    assert _sign_up(client).status_code == 303
+    deliver_due()
+    link = _confirm_link(smtp)
+    assert client.get(link).status_code == 200
+    assert client.post(link).status_code == 400
+    db.session.expire_all()
+    assert not db.session.scalars(select(User)).one().is_confirmed
+    assert not _signed_in(client)
+
+
+def test_a_password_reset_confirms_an_unconfirmed_account(app, client, smtp):
+    assert _sign_up(client).status_code == 303
+    assert _request_reset(client, "maria@example.org").status_code == 303
+    response = _choose_password(client, _reset_link(smtp))
+    assert response.status_code == 303
+    db.session.expire_all()
+    user = db.session.scalars(select(User)).one()
+    assert user.is_confirmed
+    assert _sign_in(app.test_client(), "maria@example.org", NEW_PASSWORD).status_code == 303
+    assert client.get(_confirm_link(smtp, index=0)).status_code == 410, "the sign-up link is spent"
+
+
+def test_a_suspended_account_gets_no_mail_from_a_sign_up(client, smtp):
+    user = make_user(email="ina@example.org")
+    user.active = False
+    db.session.commit()
+    assert _sign_up(client, email="ina@example.org").status_code == 303
+    deliver_due()
+    assert smtp.messages == []
+
+
+def test_an_invitation_takes_over_an_unconfirmed_sign_up(app, client, smtp):
+    from storefront.accounts.services import accept_invitation, invite_member
+    from .factories import make_village
+
+    assert _sign_up(client, email="anggota@desa.example.id").status_code == 303
+    admin = make_user(role="admin")
+    _, token = invite_member(village_id=make_village().id, email="anggota@desa.example.id",
+                             name="Anggota", invited_by=admin, days=7)
+    member = accept_invitation(token, name="Anggota", password=NEW_PASSWORD)
+    db.session.commit()
+    assert member.role == "village_member" and member.is_confirmed
+    assert _users("anggota@desa.example.id") == 1
+    assert db.session.scalar(select(func.count()).select_from(SignUpConfirmation)) == 0
 
 
 @pytest.mark.parametrize("password, confirm", [
@@ -142,8 +307,65 @@ def test_sign_up_without_csrf_token_is_refused(client):
     assert _users("maria@example.org") == 0
 
 
-def test_sign_up_then_sign_out_and_in_again(client):
-    assert _sign_up(client).status_code == 303
+def test_the_office_sees_an_unconfirmed_account_and_cannot_give_it_a_role(app, client):
+    assert _sign_up(client, email="calon@example.org").status_code == 303
+    admin = sign_in(app.test_client(), make_user(role="admin"))
+    page = admin.get("/kantor/pengguna").get_data(as_text=True)
+    assert "calon@example.org" in page and "belum dikonfirmasi" in page
+    user = db.session.scalars(select(User).where(User.email == "calon@example.org")).one()
+    token = csrf_token(admin.get("/akun/sandi").get_data(as_text=True))
+    response = admin.post(f"/kantor/pengguna/{user.id}/peran", data={"csrf_token": token,
+                                                                    "role": "verifier"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(User, user.id).role == "customer"
+
+
+def test_the_migration_counts_every_existing_account_as_confirmed(database_url, tmp_path):
+    """Members, verifiers, admins, ``flask user create`` and demo accounts made before the
+    migration keep signing in: the migration confirms every existing row."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+    from werkzeug.security import generate_password_hash
+
+    from storefront import create_app
+    from .conftest import _private_postgres_database
+
+    databases = None
+    if database_url.startswith("postgresql"):
+        databases = _private_postgres_database(database_url)
+        url = next(databases)
+    else:
+        url = f"sqlite:///{tmp_path / 'before.db'}"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SERVER_NAME": "shop.test",
+                      "MEDIA_ROOT": str(tmp_path / "media"), "RATELIMIT_ENABLED": False})
+    try:
+        with app.app_context():
+            upgrade(revision="8e03b8d86d63")  # the schema before sign-up confirmation
+            with db.engine.begin() as conn:
+                for email, created_at in (("anggota@desa.example.id", datetime(2026, 11, 30, 2, 0)),
+                                          ("tanpa-tanggal@example.org", None)):
+                    conn.execute(text(
+                        "INSERT INTO users (email, name, password_hash, role, active, created_at, "
+                        "session_token) VALUES (:email, 'Lama', :hash, 'customer', :active, "
+                        ":created_at, :token)"),
+                        {"email": email, "hash": generate_password_hash(PASSWORD), "active": True,
+                         "created_at": created_at, "token": email[:16]})
+            upgrade()
+            db.session.remove()
+            users = db.session.scalars(select(User).order_by(User.email)).all()
+            assert [u.is_confirmed for u in users] == [True, True]
+            assert _utc(users[0].email_confirmed_at) == datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc)
+            assert _sign_in(app.test_client(), "anggota@desa.example.id", PASSWORD).status_code == 303
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if databases is not None:
+            next(databases, None)
+
+
+def test_sign_up_then_sign_out_and_in_again(client, smtp):
+    assert _sign_up_and_activate(client, smtp).status_code == 303
     home = client.get("/").get_data(as_text=True)
     assert client.post("/keluar", data={"csrf_token": csrf_token(home)}).status_code == 303
     assert not _signed_in(client)
@@ -431,3 +653,38 @@ def test_anonymous_cannot_add_or_delete_addresses(client):
     response = client.post("/akun/alamat", data={"csrf_token": token, **ADDRESS})
     assert response.status_code == 302
     assert len(_addresses(user.id)) == 1
+
+
+# --- many sign-ups for one address at once ---------------------------------------------------------
+
+#: The app on a real socket (a fixture of test_concurrency.py).
+live = test_concurrency.live
+
+
+def test_sign_ups_for_one_new_address_at_once_open_one_account(app, live, backend):
+    """Five browsers sign up with the same new address at the same moment, over real HTTP: each
+    gets the same answer, one unconfirmed account is opened, and each sign-up mails its link."""
+    import threading
+
+    together = threading.Barrier(5, timeout=60)
+
+    def sign_up(n):
+        browser = Buyer(live.url, n)
+        page = browser.get("/daftar")
+        assert page.status_code == 200, page.status_code
+        form = {"csrf_token": CSRF.search(page.text).group(1), "name": f"Maria {n}",
+                "email": "maria@example.org", "password": PASSWORD, "confirm": PASSWORD}
+        together.wait()
+        response = browser.post("/daftar", form)
+        return response.status_code, response.headers.get("Location", "")
+
+    answers = _run_all(5, sign_up)
+    assert {status for status, _ in answers} == {303}, answers
+    assert {location.rpartition("/")[2] for _, location in answers} == {"terkirim"}
+    db.session.rollback()
+    assert _users("maria@example.org") == 1
+    assert db.session.scalar(select(func.count()).select_from(SignUpConfirmation)) == 5
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                             .where(OutboxMessage.target == "maria@example.org")) == 5
+    log = live.log.settled()
+    assert "Traceback" not in log, log[-3000:]

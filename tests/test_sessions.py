@@ -300,11 +300,12 @@ def test_production_cookies_are_secure_httponly_and_lax(database_url, tmp_path):
             assert response.status_code == 303
             set_cookies = {value.split("=", 1)[0]: value
                            for value in response.headers.getlist("Set-Cookie")}
-            for name in ("session", "remember_token"):
+            for name in ("session", "remember_token", "device"):
                 flags = [part.strip() for part in set_cookies[name].split(";")]
                 assert "Secure" in flags, name
                 assert "HttpOnly" in flags, name
                 assert "SameSite=Lax" in flags, name
+            assert "Path=/masuk" in set_cookies["device"]
         finally:
             from .conftest import _empty_tables
 

@@ -33,6 +33,11 @@ class User(UserMixin, db.Model):
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
     #: A suspended account cannot sign in.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: When the owner of the address proved it. ``None`` (it cannot sign in) for an account
+    #: opened on the sign-up page until the link mailed to that address is opened; accounts
+    #: made by an invitation, ``flask user create`` or the demo are confirmed at creation
+    #: (``services.create_user``). No default: an account is unconfirmed unless said otherwise.
+    email_confirmed_at = mapped_column(DateTime(timezone=True))
     created_at = mapped_column(DateTime(timezone=True), default=now_utc)
     #: Random; part of the id kept in the session and the remember-me cookie. Replacing it
     #: (sign-out, password change or reset) makes every earlier cookie of this user worthless.
@@ -69,6 +74,11 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self):
         return self.active
+
+    @property
+    def is_confirmed(self):
+        """Whether the owner of the e-mail address has proved it (see ``email_confirmed_at``)."""
+        return self.email_confirmed_at is not None
 
     def has_role(self, *roles):
         return self.role in roles
@@ -127,6 +137,29 @@ class PasswordReset(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at = mapped_column(DateTime(timezone=True))
+    created_at = mapped_column(DateTime(timezone=True), default=now_utc)
+
+
+class SignUpConfirmation(db.Model):
+    """The link mailed after a sign-up: it activates the account with the name and password
+    typed on that sign-up. Single use, short-lived; only the token's hash is kept.
+
+    The password goes with the link, not with the account: if a stranger signs up with someone
+    else's address first, the owner's own link still activates the account with the owner's
+    password, and the stranger's link only ever reaches the owner's mailbox.
+    """
+
+    __tablename__ = "sign_up_confirmations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the token in the link; the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The name and password hash typed on the sign-up that sent this link.
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(256))
     expires_at = mapped_column(DateTime(timezone=True), nullable=False)
     used_at = mapped_column(DateTime(timezone=True))
     created_at = mapped_column(DateTime(timezone=True), default=now_utc)

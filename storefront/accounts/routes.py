@@ -1,6 +1,4 @@
 """Sign in and out, sign up, password reset, and a buyer's account: orders and saved addresses."""
-import smtplib
-
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    url_for)
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -12,43 +10,50 @@ from werkzeug.routing import BuildError
 from ..addresses import AddressForm
 from ..catalog.paging import page_number
 from ..contact import ContactError
-from ..urls import external_url, safe_next
+from ..urls import safe_next
 from ..extensions import db
-from ..mail import send_mail
-from ..ratelimit import configured, failed_form, limiter, posted_email_key
+from ..ratelimit import (accepted_form, configured, failed_form, limiter, posted_email_key,
+                         too_many_attempts)
 from ..orders.models import Order
 from ..villages.models import Village
 from .forms import (AcceptInvitationForm, ChangePasswordForm, ConfirmForm, ForgotPasswordForm,
                     ResetPasswordForm, SignInForm, SignUpForm)
+from .mails import queue_reset_mail, queue_sign_up_mail
 from .models import Address
 from .services import (AccountError, AddressNotFound, WeakPassword, WrongPassword,
                        accept_invitation as accept, add_address, authenticate,
-                       change_password as apply_password_change, create_user,
+                       change_password as apply_password_change, confirm_sign_up as activate_account,
                        delete_address as remove_address, end_all_sessions, find_invitation,
-                       find_password_reset, request_password_reset,
-                       reset_password as apply_password_reset)
+                       find_password_reset, find_sign_up_confirmation, request_password_reset,
+                       reset_password as apply_password_reset, sign_up as open_account)
 from .sessions import sign_out_here, start_session
+from .throttle import SignInAttempt, count_failure, remember_device, seconds_to_wait
 
 bp = Blueprint("accounts", __name__)
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
-@limiter.limit(configured("RATELIMIT_SIGN_IN_IP"), methods=["POST"])
-@limiter.limit(configured("RATELIMIT_SIGN_IN_ACCOUNT"), methods=["POST"], key_func=posted_email_key,
-               deduct_when=failed_form, scope="sign-in-account")
 def sign_in():
-    """Sign in with e-mail and password, in a brand-new session. Limited per address and, for
-    failures, per account (see ratelimit.py)."""
+    """Sign in with e-mail and password, in a brand-new session. Failures are counted per
+    device cookie, or per account and address for unknown browsers (see throttle.py)."""
     form = SignInForm()
+    failed = False  # a wrong e-mail or password (not a form refused for its content)
     if form.validate_on_submit():
+        attempt = SignInAttempt.from_request(form.email.data)
+        wait = seconds_to_wait(attempt)
+        if wait:
+            return too_many_attempts(wait)
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
             start_session(user, remember=form.remember.data)
+            remember_device(user.email)
             flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(safe_next(request.args.get("next"), url_for("catalog.home")), code=303)
+        count_failure(attempt)
         form.password.errors.append(_("E-mail or password is wrong."))
+        failed = True
     status = 422 if form.errors else 200
-    return render_template("accounts/sign_in.html", form=form,
+    return render_template("accounts/sign_in.html", form=form, failed=failed,
                            next_url=request.args.get("next")), status
 
 
@@ -80,6 +85,7 @@ def accept_invitation(token):
         else:
             db.session.commit()
             start_session(user)
+            remember_device(user.email)
             flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(url_for("portal.home"), code=303)
     status = 422 if form.is_submitted() else 200
@@ -90,71 +96,83 @@ def accept_invitation(token):
 
 # --- sign up -------------------------------------------------------------------------------------
 
+def _sign_up(form, hours):
+    """Run ``sign_up`` for the form; once more if a parallel sign-up for the same address won
+    the race to create the account (the second then finds it, as a later one would)."""
+    values = dict(email=form.email.data, name=form.name.data, password=form.password.data,
+                  hours=hours)
+    try:
+        return open_account(**values)
+    except IntegrityError:
+        db.session.rollback()
+        return open_account(**values)
+
+
 @bp.route("/daftar", methods=["GET", "POST"])
-@limiter.limit(configured("RATELIMIT_SIGN_UP_IP"), methods=["POST"])
+@limiter.limit(configured("RATELIMIT_SIGN_UP_IP"), methods=["POST"], deduct_when=accepted_form)
+@limiter.limit(configured("RATELIMIT_SIGN_UP_EMAIL"), methods=["POST"], key_func=posted_email_key,
+               deduct_when=accepted_form, scope="sign-up-email")
 def sign_up():
-    """A buyer opens an account (optional: guests can buy without one) and is signed in."""
+    """A buyer asks for an account (optional: guests can buy without one). The answer is the
+    same whether or not the address has an account: a link to activate a new account, or a
+    notice to the owner of an existing one, goes to the address."""
     if current_user.is_authenticated:
         return redirect(url_for("accounts.account"))
     form = SignUpForm()
     if form.validate_on_submit():
+        hours = int(current_app.config["SIGN_UP_CONFIRM_HOURS"])
         try:
-            user = create_user(email=form.email.data, name=form.name.data,
-                               password=form.password.data, role="customer")
+            outcome = _sign_up(form, hours)
         except WeakPassword as exc:
             db.session.rollback()
             form.password.errors.append(str(exc))
-        except AccountError as exc:
-            db.session.rollback()
-            form.email.errors.append(str(exc))
         except ContactError:
             db.session.rollback()
             form.email.errors.append(_("Enter a valid e-mail address, e.g. nama@contoh.id."))
-        except IntegrityError:  # a second sign-up with the same address won the race
-            db.session.rollback()
-            form.email.errors.append(_("An account for %(email)s exists already.",
-                                       email=form.email.data.lower()))
         else:
+            queue_sign_up_mail(outcome, hours=hours,
+                               next_url=safe_next(request.args.get("next"), None))
             db.session.commit()
-            start_session(user)
-            flash(_("Welcome, %(name)s. Your account is ready.", name=user.name), "success")
-            return redirect(safe_next(request.args.get("next"), url_for("accounts.account")),
-                            code=303)
+            return redirect(url_for("accounts.sign_up_sent"), code=303)
     status = 422 if form.is_submitted() else 200
     return render_template("accounts/sign_up.html", form=form,
                            next_url=request.args.get("next")), status
 
 
-# --- password reset ------------------------------------------------------------------------------
-
-def _no_referrer(response, status=200):
-    """Pages whose URL holds a secret token: never sent on as a referrer, never cached."""
-    response = current_app.make_response((response, status))
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+@bp.get("/daftar/terkirim")
+def sign_up_sent():
+    """After a sign-up: look in your mailbox (the same page for every address)."""
+    hours = int(current_app.config["SIGN_UP_CONFIRM_HOURS"])
+    return render_template("accounts/sign_up_sent.html", hours=hours)
 
 
-def _reset_mail_body(user, link, minutes):
-    """The reset e-mail, in Indonesian like the shop's other mail."""
-    return "\n".join([
-        f"Halo {user.name},", "",
-        "Kami menerima permintaan untuk mengatur ulang kata sandi akun Anda di toko",
-        "Produk Desa NTT. Buka tautan ini untuk memilih kata sandi baru:", "", link, "",
-        f"Tautan ini hanya bisa dipakai sekali dan berlaku {minutes} menit.",
-        "Jika Anda tidak meminta ini, abaikan e-mail ini; kata sandi Anda tidak berubah.", "",
-        "Salam,", "Produk Desa NTT"])
-
-
-def _send_reset_link(user, token, minutes):
-    """E-mail the link; a mail failure is logged, never shown (the answer must not differ)."""
-    link = external_url("accounts.reset_password", token=token)
+@bp.route("/daftar/konfirmasi/<token>", methods=["GET", "POST"])
+def confirm_sign_up(token):
+    """The mailed link: one button activates the account and signs the person in. (A button,
+    not the GET itself: mail scanners open links, and another site must not be able to sign a
+    visitor in to an account of its choosing.)"""
     try:
-        send_mail([user.email], "Atur ulang kata sandi Produk Desa NTT",
-                  _reset_mail_body(user, link, minutes))
-    except (OSError, smtplib.SMTPException) as exc:
-        current_app.logger.error("password-reset mail to user %s failed: %s", user.id, exc)
+        find_sign_up_confirmation(token)
+    except AccountError as exc:
+        return render_template("accounts/confirm_closed.html", message=str(exc)), 410
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            user = activate_account(token)
+        except AccountError as exc:  # used by a parallel request a moment ago
+            db.session.rollback()
+            return render_template("accounts/confirm_closed.html", message=str(exc)), 410
+        db.session.commit()
+        start_session(user)
+        remember_device(user.email)
+        flash(_("Welcome, %(name)s. Your account is ready.", name=user.name), "success")
+        return redirect(safe_next(request.args.get("next"), url_for("accounts.account")),
+                        code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("accounts/confirm_sign_up.html", form=form), status
 
+
+# --- password reset ------------------------------------------------------------------------------
 
 @bp.route("/lupa-sandi", methods=["GET", "POST"])
 @limiter.limit(configured("RATELIMIT_RESET_IP"), methods=["POST"])
@@ -167,8 +185,8 @@ def forgot_password():
         minutes = int(current_app.config.get("PASSWORD_RESET_MINUTES", 60))
         opened = request_password_reset(form.email.data, minutes=minutes)
         if opened is not None:
+            queue_reset_mail(*opened, minutes=minutes)
             db.session.commit()
-            _send_reset_link(*opened, minutes)
         flash(_("If an account exists for that address, we have sent it a link to choose a new "
                 "password. The link works once, for %(minutes)d minutes. Check your spam folder "
                 "too.", minutes=minutes), "success")
@@ -183,24 +201,25 @@ def reset_password(token):
     try:
         find_password_reset(token)
     except AccountError as exc:
-        return _no_referrer(render_template("accounts/reset_closed.html", message=str(exc)), 410)
+        return render_template("accounts/reset_closed.html", message=str(exc)), 410
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            apply_password_reset(token, form.password.data)
+            user = apply_password_reset(token, form.password.data)
         except WeakPassword as exc:  # e.g. it holds the account's e-mail address
             db.session.rollback()
             form.password.errors.append(str(exc))
-            return _no_referrer(render_template("accounts/reset_password.html", form=form), 422)
+            return render_template("accounts/reset_password.html", form=form), 422
         except AccountError as exc:  # spent by a parallel request a moment ago
             db.session.rollback()
-            return _no_referrer(render_template("accounts/reset_closed.html", message=str(exc)), 410)
+            return render_template("accounts/reset_closed.html", message=str(exc)), 410
         db.session.commit()
         sign_out_here()  # a session open in this browser was ended with all the others
+        remember_device(user.email)  # the mailbox is proved: this browser may sign in
         flash(_("Your password has been changed. Sign in with the new one."), "success")
         return redirect(url_for("accounts.sign_in"), code=303)
     status = 422 if form.is_submitted() else 200
-    return _no_referrer(render_template("accounts/reset_password.html", form=form), status)
+    return render_template("accounts/reset_password.html", form=form), status
 
 
 # --- the buyer's account -------------------------------------------------------------------------
@@ -260,6 +279,7 @@ def change_password():
             db.session.commit()
             remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
             start_session(user, remember=remember in request.cookies)
+            remember_device(user.email)
             flash(_("Your password has been changed. You have been signed out everywhere else."),
                   "success")
             return redirect(url_for("accounts.account"), code=303)

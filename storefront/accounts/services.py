@@ -1,16 +1,19 @@
 """Account verbs."""
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..addresses import address_problem
 from ..clock import as_utc, now_utc
 from ..contact import ContactError, normalise_email, normalise_phone
 from ..extensions import db
-from .models import ROLES, Address, Invitation, PasswordReset, User
+from .models import ROLES, Address, Invitation, PasswordReset, SignUpConfirmation, User
 from .passwords import password_problem
 from .sessions import end_all_sessions
 
@@ -38,27 +41,60 @@ class AddressNotFound(LookupError):
     """No saved address with this id belongs to this user."""
 
 
-def authenticate(email, password):
-    """The active user with this e-mail and password, else None (same answer for every failure)."""
-    user = db.session.scalars(
+def _find_user(email):
+    """The user with this e-mail address (any case, spaces around ignored), or None."""
+    return db.session.scalars(
         select(User).where(func.lower(User.email) == (email or "").strip().lower())
     ).one_or_none()
-    if user is None or not user.active or not user.check_password(password or ""):
+
+
+@cache
+def _dummy_password_hash():
+    """A hash made as ``User.set_password`` makes one (same algorithm and cost), of a random
+    password nobody knows: checked when there is no account to check against."""
+    return generate_password_hash(secrets.token_urlsafe(32))
+
+
+def authenticate(email, password):
+    """The active, confirmed user with this e-mail and password, else None (the same answer for
+    every failure).
+
+    The same work is done whatever the reason: when there is no such account the password is
+    checked against a dummy hash of the same cost, and a suspended or unconfirmed account's
+    password is checked before it is refused; so the time taken does not tell whether an
+    account exists.
+    """
+    user = _find_user(email)
+    if user is None:
+        check_password_hash(_dummy_password_hash(), password or "")
+        return None
+    if not user.check_password(password or "") or not user.active or not user.is_confirmed:
         return None
     return user
 
 
 def create_user(*, email, name, password, role="customer", village_id=None):
-    """Add a user; village members must name their village, others must not."""
+    """Add a confirmed user (the office, an invitation, ``flask user create``, the demo): village
+    members must name their village, others must not.
+
+    An unconfirmed sign-up for the same address gives way: whoever makes a confirmed account
+    speaks for the address (an invitation's link proved it), and an unconfirmed account holds
+    nothing (it never signed in).
+    """
     if role not in ROLES:
         raise AccountError(_("Unknown role %(role)s.", role=role))
     if (role == "village_member") != (village_id is not None):
         raise AccountError(_("A village member belongs to exactly one village; other roles to none."))
     email = normalise_email(email).lower()
     check_new_password(password, email=email)
-    if db.session.scalar(select(func.count()).where(func.lower(User.email) == email)):
+    existing = _find_user(email)
+    if existing is not None and existing.is_confirmed:
         raise AccountError(_("An account for %(email)s exists already.", email=email))
-    user = User(email=email, name=name, role=role, village_id=village_id)
+    if existing is not None:
+        db.session.delete(existing)
+        db.session.flush()
+    user = User(email=email, name=name, role=role, village_id=village_id,
+                email_confirmed_at=now_utc())
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
@@ -69,13 +105,109 @@ def _token_hash(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# --- sign up -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SignUp:
+    """What a sign-up came to; the page answers the same whatever ``kind`` is.
+
+    ``kind``: ``"new"`` (an unconfirmed account was opened: mail ``token``), ``"unconfirmed"``
+    (the address has an unconfirmed account: mail a new ``token``), ``"exists"`` (a confirmed
+    account: tell its owner someone tried), ``"suspended"`` (mail nothing).
+    """
+
+    kind: str
+    user: User
+    token: str | None = None
+
+
+def sign_up(*, email, name, password, hours):
+    """A buyer asks for an account; return a ``SignUp`` saying what to mail.
+
+    Raises ``WeakPassword`` or ``ContactError`` for a form that cannot be used. Otherwise the
+    password is hashed whether or not the address has an account (the same work either way),
+    and an address without an account gets an unconfirmed one. The confirmation link carries
+    this sign-up's name and password hash, so that opening it is what sets them.
+    """
+    email = normalise_email(email).lower()
+    check_new_password(password, email=email)
+    password_hash = generate_password_hash(password)
+    user = _find_user(email)
+    if user is None:
+        user = User(email=email, name=name, role="customer", password_hash=password_hash)
+        db.session.add(user)
+        db.session.flush()
+        kind = "new"
+    elif user.is_confirmed:
+        return SignUp("exists" if user.active else "suspended", user)
+    elif not user.active:
+        return SignUp("suspended", user)
+    else:
+        kind = "unconfirmed"
+    token = secrets.token_urlsafe(32)
+    db.session.add(SignUpConfirmation(
+        user_id=user.id, token_hash=_token_hash(token), name=name, password_hash=password_hash,
+        expires_at=now_utc() + timedelta(hours=hours)))
+    db.session.flush()
+    return SignUp(kind, user, token)
+
+
+def find_sign_up_confirmation(token):
+    """The open confirmation for ``token``, or raise ``AccountError`` saying why it cannot be
+    used."""
+    confirmation = db.session.scalars(
+        select(SignUpConfirmation).where(SignUpConfirmation.token_hash == _token_hash(token or ""))
+    ).one_or_none()
+    if confirmation is None:
+        raise AccountError(_("This confirmation link is not valid. Sign up again to get a new one."))
+    user = db.session.get(User, confirmation.user_id)
+    if confirmation.used_at is not None or user.is_confirmed:
+        raise AccountError(_("This confirmation link has been used already. Sign in instead."))
+    if as_utc(confirmation.expires_at) < now_utc():
+        raise AccountError(_("This confirmation link has expired. Sign up again to get a new one."))
+    if not user.active:
+        raise AccountError(_("This confirmation link is not valid. Sign up again to get a new one."))
+    return confirmation
+
+
+def _spend_sign_up_confirmations(user_id, now):
+    """Close every open confirmation link of this user."""
+    db.session.execute(
+        update(SignUpConfirmation)
+        .where(SignUpConfirmation.user_id == user_id, SignUpConfirmation.used_at.is_(None))
+        .values(used_at=now).execution_options(synchronize_session=False))
+
+
+def confirm_sign_up(token):
+    """Activate the account of an open confirmation link with the name and password typed on
+    that sign-up; return the user. Every link of the account is spent (a conditional UPDATE:
+    two requests racing with one link cannot both succeed)."""
+    confirmation = find_sign_up_confirmation(token)
+    now = now_utc()
+    spent = db.session.execute(
+        update(SignUpConfirmation)
+        .where(SignUpConfirmation.id == confirmation.id, SignUpConfirmation.used_at.is_(None))
+        .values(used_at=now).execution_options(synchronize_session=False))
+    if spent.rowcount != 1:
+        raise AccountError(_("This confirmation link has been used already. Sign in instead."))
+    _spend_sign_up_confirmations(confirmation.user_id, now)
+    user = db.session.get(User, confirmation.user_id)
+    user.name = confirmation.name
+    user.password_hash = confirmation.password_hash
+    user.email_confirmed_at = now
+    end_all_sessions(user)
+    db.session.flush()
+    return user
+
+
 def invite_member(*, village_id, email, name, invited_by, days):
     """Create an invitation for a village member; return ``(invitation, token)``.
 
     Only the hash of the token is stored; the token goes out in the e-mailed link.
     """
     email = normalise_email(email).lower()
-    if db.session.scalar(select(func.count()).where(func.lower(User.email) == email)):
+    existing = _find_user(email)
+    if existing is not None and existing.is_confirmed:  # an unconfirmed one gives way (create_user)
         raise AccountError(_("An account for %(email)s exists already.", email=email))
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
@@ -121,6 +253,9 @@ def set_user_role(user, role, *, actor):
         raise AccountError(_("You cannot change your own role."))
     if role not in ASSIGNABLE_ROLES or user.role not in ASSIGNABLE_ROLES:
         raise AccountError(_("Only customers and verifiers can be switched here."))
+    if not user.is_confirmed:
+        raise AccountError(_("This account is not confirmed yet: its owner has not opened the "
+                             "link we e-mailed."))
     user.role = role
     db.session.flush()
     return user
@@ -133,10 +268,10 @@ def request_password_reset(email, *, minutes):
 
     Returns ``None`` when there is no such active account: the caller answers the same either way,
     so that nobody learns which addresses have accounts. Only the token's hash is stored.
+    An unconfirmed account gets a link too: the link goes to the address, so using it proves
+    the address and confirms the account (``reset_password``).
     """
-    user = db.session.scalars(
-        select(User).where(func.lower(User.email) == (email or "").strip().lower())
-    ).one_or_none()
+    user = _find_user(email)
     if user is None or not user.active:
         return None
     token = secrets.token_urlsafe(32)
@@ -184,6 +319,9 @@ def reset_password(token, password):
         .where(PasswordReset.user_id == reset.user_id, PasswordReset.used_at.is_(None))
         .values(used_at=now).execution_options(synchronize_session=False))
     user.set_password(password)
+    if not user.is_confirmed:  # the link reached the address: that confirms it
+        user.email_confirmed_at = now
+        _spend_sign_up_confirmations(user.id, now)
     end_all_sessions(user)  # whoever knew the old password is signed out everywhere
     db.session.flush()
     return user
