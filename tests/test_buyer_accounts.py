@@ -337,7 +337,7 @@ def test_the_migration_counts_every_existing_account_as_confirmed(database_url, 
         url = next(databases)
     else:
         url = f"sqlite:///{tmp_path / 'before.db'}"
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SERVER_NAME": "shop.test",
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SERVER_NAME": "shop.test", "PUBLIC_URL": "http://shop.test",
                       "MEDIA_ROOT": str(tmp_path / "media"), "RATELIMIT_ENABLED": False})
     try:
         with app.app_context():
