@@ -124,8 +124,12 @@ def load_config(app, overrides=None):
         "OFFICE_NAME", "Pemerintah Provinsi Nusa Tenggara Timur"
     )
     cfg["SCAN_ROOT"] = env.get("SCAN_ROOT") or str(instance / "scans")
-    # Uploads above this are cut off by Flask (413); scans themselves may be 5 MB.
-    cfg["MAX_CONTENT_LENGTH"] = 6 * 1024 * 1024
+    # One request: a product form with its photos (each up to 20 MB; 64 MB holds eight ordinary
+    # 12 MP phone photos of 3-8 MB, or three 50 MP ones) or a paper with its scan (20 MB). Flask
+    # refuses more before reading it (413: web.py's page says what to do). Werkzeug keeps uploads
+    # above 500 KB in temporary files, not in memory. A proxy in front must let as much through
+    # (nginx: client_max_body_size 64m).
+    cfg["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
     cfg["MAIL_SERVER"] = env.get("MAIL_SERVER") or None
     cfg["MAIL_PORT"] = int(env.get("MAIL_PORT", 25))
     cfg["MAIL_USERNAME"] = env.get("MAIL_USERNAME") or None

@@ -18,6 +18,7 @@ from storefront.legality.models import certificate_products
 from storefront.villages.models import Village
 
 from .conftest import csrf_token
+from .images import MB, peak_memory, phone_photo, png_of_size
 from .factories import (category, make_certificate, make_certified_village, make_product,
                         make_sellable_food, make_user, make_village, office_approves, sign_in)
 from .visibility import assert_hidden, assert_visible
@@ -260,27 +261,21 @@ def test_photos_are_stored_in_two_sizes_and_can_be_removed(app):
     assert db.session.scalar(select(func.count()).select_from(ProductPhoto)) == 3
 
 
-def _bomb():
-    out = io.BytesIO()
-    Image.new("1", (12000, 8000)).save(out, "PNG")  # 96 megapixels in a few kilobytes
-    return out.getvalue()
-
-
 @pytest.mark.parametrize("content, name, message", [
     (b"just some text", "kopi.jpg", "Only JPEG, PNG or WebP photos"),
     (b"", "kosong.jpg", "The photo file is empty."),
     (b"GIF89a" + b"\x00" * 40, "anim.gif", "Only JPEG, PNG or WebP photos"),
     (b"\xff\xd8\xff\xe0" + b"\x00" * 200, "rusak.jpg", "could not be read"),
-    ("bomb", "besar.png", "too large"),
-    ("big", "besar.jpg", "larger than 5 MB"),
+    ("bomb", "besar.png", "The photo is too large to process (10000 × 6000 pixels)."),
+    ("big", "besar.jpg", "The photo is larger than 20 MB."),
 ])
 def test_a_bad_photo_is_refused_and_nothing_is_stored(app, content, name, message):
     village = make_certified_village()
     member = member_client(app, village)
     if content == "bomb":
-        content = _bomb()
+        content = png_of_size(10000, 6000)  # 60 megapixels with transparency in 230 KB
     elif content == "big":
-        content = b"\xff\xd8\xff\xe0" + b"\x00" * (5 * 1024 * 1024)
+        content = b"\xff\xd8\xff\xe0" + b"\x00" * (20 * MB - 3)
     good = (image_bytes(), "baik.jpg")
     response = post_new(member, photos=[good, (content, name)])
     assert response.status_code == 422
@@ -299,6 +294,64 @@ def test_a_bad_photo_on_the_edit_form_changes_nothing(app):
     assert response.status_code == 422 and "Only JPEG, PNG or WebP photos" in text(response)
     assert (fresh(product.id).name, fresh(product.id).price_idr) == ("Sarung Lama", 300000)
     assert media_files(app) == []
+
+
+def test_phone_photos_up_to_20_mb_are_taken_and_stored_downsized(app):
+    """Photos straight from a phone camera (12 and 48 megapixels, 6 and 18 MB): accepted through
+    the form, stored at 960 and 360 pixels, and the whole request took little memory (the old
+    code refused them above 5 MB with a 413 page, and took 113 MB for a 4.4 MB 12 MP photo)."""
+    village = make_certified_village()
+    member = member_client(app, village)
+    photos = [(phone_photo(4000, 3000), "IMG_20261130_081512.jpg"),
+              (phone_photo(8000, 6000, quality=85), "IMG_20261130_081533.jpg")]
+    assert 15 * MB < len(photos[1][0]) <= 20 * MB
+    response, peak = peak_memory(lambda: post_new(member, photos=photos))
+    assert response.status_code == 303, text(response)[:2000]
+    product = only_product(village)
+    keys = db.session.scalars(select(ProductPhoto.key).where(ProductPhoto.product_id == product.id)
+                              .order_by(ProductPhoto.position)).all()
+    root = Path(app.config["MEDIA_ROOT"])
+    for key in keys:
+        assert Image.open(root / f"{key}-l.jpg").size == (960, 720)
+        assert Image.open(root / f"{key}-s.jpg").size == (360, 270)
+    assert peak < 64 * MB, f"{peak / MB:.0f} MB"
+
+
+def test_photos_are_turned_upright_and_lose_their_metadata(app):
+    village = make_certified_village()
+    member = member_client(app, village)
+    sideways = phone_photo(1600, 1200, orientation=6)  # held upright: the camera says "turn right"
+    assert b"SecretPhoneMaker" in sideways
+    assert post_new(member, photos=[(sideways, "tegak.jpg")]).status_code == 303
+    key = db.session.scalars(select(ProductPhoto.key)).one()
+    for size, expected in (("l", (720, 960)), ("s", (270, 360))):
+        path = Path(app.config["MEDIA_ROOT"]) / f"{key}-{size}.jpg"
+        with Image.open(path) as stored:
+            assert stored.size == expected and dict(stored.getexif()) == {}
+        assert b"SecretPhoneMaker" not in path.read_bytes()
+
+
+def test_more_than_a_save_can_take_gets_a_page_that_leads_back_to_the_form(app):
+    """Beyond ``MAX_CONTENT_LENGTH`` Flask reads nothing: the page says why and what to do, in
+    the member's language, and leads back to the form; nothing is saved."""
+    village = make_certified_village()
+    member = member_client(app, village)
+    too_much = b"\xff\xd8\xff\xe0" + bytes(app.config["MAX_CONTENT_LENGTH"])
+    response = post_new(member, photos=[(too_much, "semua.jpg")])
+    assert response.status_code == 413
+    page = text(response)
+    assert "Too large to send" in page
+    assert ("The photos you chose add up to more than 64 MB, more than one save can take, so nothing was "
+            "saved. Go back and choose fewer photos at a time (each may be up to 20 MB)") in page
+    assert '<a class="button" href="/portal/produk/baru">Back to the form</a>' in page
+    assert db.session.scalar(select(func.count()).select_from(Product)) == 0 and media_files(app) == []
+
+    product = make_product(village, "tenun")
+    page = member.get(f"/portal/produk/{product.id}/ubah").get_data(as_text=True)
+    response = member.post(f"/portal/produk/{product.id}/ubah", content_type="multipart/form-data",
+                           data={**edit_fields(page), "photos": [(io.BytesIO(too_much), "semua.jpg")]})
+    assert response.status_code == 413
+    assert f'href="/portal/produk/{product.id}/ubah">Back to the form</a>' in text(response)
 
 
 # --- what a village types -------------------------------------------------------------------------

@@ -11,21 +11,20 @@ Conventions a village can rely on:
   category, number); it is fixed once saved, because partner feeds and order records key on it;
 - stock typed on the form is applied only if nobody bought in between (see ``update_product``).
 """
-import io
 import re
 import unicodedata
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask_babel import gettext as _
-from PIL import Image, ImageOps
+from PIL import Image
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..clock import now_utc, today_wita
 from ..extensions import db
+from ..images import ImageRefused, TooLarge, WrongFormat, load_image, upload_size
 from ..legality.models import FOOD_PERMIT_KINDS, Certificate, certificate_products
 from ..media import SIZES, media_root, save_image
 from ..villages.models import Village
@@ -33,17 +32,14 @@ from .models import Category, Product, ProductPhoto, ProductRevision
 from .review import pending_revision, propose_change, proposed, resubmit_listing, submit_listing
 from .sellable import explain_listing
 
-#: Per photo; a whole request is capped by ``MAX_CONTENT_LENGTH`` as well.
-MAX_PHOTO_BYTES = 5 * 1024 * 1024
-#: Larger than any phone camera (a 50 MP sensor is 8160 × 6120); beyond it a file is refused.
-MAX_PHOTO_PIXELS = 60_000_000
+#: Per photo: phones write 3-8 MB at 12 megapixels and 10-20 MB at 50; the shop reduces them
+#: itself. A whole save is capped by ``MAX_CONTENT_LENGTH`` (config.py) as well.
+MAX_PHOTO_BYTES = 20 * 1024 * 1024
 MAX_PHOTOS = 8
-#: The largest size ``media.save_image`` writes; decoded photos are cut down to it at once.
+#: The largest size ``media.save_image`` writes; photos are decoded straight down to it.
 _KEEP_SIDE = max(SIZES.values())
-_SIGNATURES = (
-    (b"\xff\xd8\xff", ("JPEG", "MPO")),  # phones write multi-picture JPEGs, which Pillow calls MPO
-    (b"\x89PNG\r\n\x1a\n", ("PNG",)),
-)
+#: Pillow's names; phones' multi-picture JPEGs (MPO) count as JPEG.
+PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")
 SKU_PATTERN = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$")
 
 #: Clause of the listing rule -> the kinds of paper that satisfy it (``None``: not a paper).
@@ -82,50 +78,36 @@ class ProductData:
 def clean_photo(file_storage):
     """Read and check an uploaded product photo; return it decoded (a PIL image) or raise ``PhotoError``.
 
-    The type comes from the bytes, not the name: JPEG, PNG or WebP, at most 5 MB and
-    ``MAX_PHOTO_PIXELS``. Decoding is guarded against decompression bombs, and the image is cut
-    down to the largest size the shop keeps, so nothing of the original file survives.
+    The type comes from the bytes, not the name: JPEG, PNG or WebP, at most 20 MB. The one
+    bounded loader (``images.load_image``) refuses what would not fit its memory budget before
+    decoding anything, decodes straight down to the largest size the shop keeps, turns it
+    upright and drops all metadata, so nothing of the original file survives.
     """
-    data = file_storage.stream.read(MAX_PHOTO_BYTES + 1)
-    if not data:
+    stream = file_storage.stream
+    size = upload_size(stream)
+    if not size:
         raise PhotoError(_("The photo file is empty."))
-    if len(data) > MAX_PHOTO_BYTES:
-        raise PhotoError(_("The photo is larger than 5 MB. Send a smaller photo (phones can share a reduced size)."))
-    expected = next((formats for sig, formats in _SIGNATURES if data.startswith(sig)), None)
-    if expected is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        expected = ("WEBP",)
-    if expected is None:
-        raise PhotoError(_("Only JPEG, PNG or WebP photos can be uploaded."))
+    if size > MAX_PHOTO_BYTES:
+        raise PhotoError(_("The photo is larger than 20 MB. Choose a smaller photo size in the camera's "
+                           "settings, or share the photo reduced."))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                if image.format not in expected:
-                    raise PhotoError(_("Only JPEG, PNG or WebP photos can be uploaded."))
-                width, height = image.size
-                if width * height > MAX_PHOTO_PIXELS:
-                    raise PhotoError(_("The photo is too large (%(w)s × %(h)s pixels).", w=width, h=height))
-                if image.format in ("JPEG", "MPO"):
-                    image.draft("RGB", (_KEEP_SIDE * 2, _KEEP_SIDE * 2))  # decode at a reduced scale
-                image.load()
-                image = ImageOps.exif_transpose(image)
-                if image.mode.startswith("I"):
-                    # 16-bit greyscale: scale to 8 bits, or every light pixel turns white.
-                    image = image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
-                if image.mode not in ("RGB", "L"):
-                    # Transparent parts become white, not black, in the JPEGs.
-                    rgba = image.convert("RGBA")
-                    image = Image.new("RGB", rgba.size, "white")
-                    image.paste(rgba, mask=rgba.getchannel("A"))
-                image.thumbnail((_KEEP_SIDE, _KEEP_SIDE), Image.Resampling.LANCZOS)
-                image.info.clear()
-                return image.copy()
-    except PhotoError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PhotoError(_("The photo is too large to open safely.")) from None
-    except Exception:  # Pillow raises many kinds of errors for broken files
+        image = load_image(stream, formats=PHOTO_FORMATS, longest=_KEEP_SIDE)
+    except WrongFormat:
+        raise PhotoError(_("Only JPEG, PNG or WebP photos can be uploaded.")) from None
+    except TooLarge as exc:
+        if exc.width is None:
+            raise PhotoError(_("The photo is too large to open safely. Send it as the phone's camera "
+                               "took it (JPEG), or at a smaller size.")) from None
+        raise PhotoError(_("The photo is too large to process (%(w)s × %(h)s pixels). Send it as the phone's "
+                           "camera took it (JPEG), or at a smaller size.", w=exc.width, h=exc.height)) from None
+    except ImageRefused:
         raise PhotoError(_("The photo could not be read; it may be damaged. Take or export it again.")) from None
+    if image.mode not in ("RGB", "L"):
+        # Transparent parts become white, not black, in the JPEGs.
+        rgba = image.convert("RGBA")
+        image = Image.new("RGB", rgba.size, "white")
+        image.paste(rgba, mask=rgba.getchannel("A"))
+    return image
 
 
 def _store_photo_files(product, images):

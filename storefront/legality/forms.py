@@ -23,7 +23,7 @@ class PaperForm(ShopForm):
     issued_on = DateField(_l("Issued on"), validators=[InputRequired(_l("Enter the issue date."))])
     expires_on = DateField(_l("Valid until (leave empty if it has no end)"), validators=[Optional()])
     products = CheckboxList(_l("Products this paper covers"), coerce=row_id, validate_choice=False)
-    scan = FileField(_l("Scan or photo of the paper (PDF, JPEG or PNG, at most 5 MB)"),
+    scan = FileField(_l("Scan or photo of the paper (JPEG or PNG up to 20 MB, PDF up to 5 MB)"),
                      render_kw={"accept": "application/pdf,image/jpeg,image/png"})
 
     def __init__(self, *args, products=(), **kwargs):

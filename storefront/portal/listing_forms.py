@@ -72,7 +72,7 @@ class ProductForm(ShopForm):
     non_halal = BooleanField(_l("Non-halal (for example pork se'i): it is labelled so and needs no halal certificate"))
     published = BooleanField(_l("Show in the shop when its papers allow"), default=True)
     photos = MultipleFileField(
-        _l("Add photos (JPEG, PNG or WebP, at most 5 MB each)"),
+        _l("Add photos (JPEG, PNG or WebP, up to 20 MB each)"),
         render_kw={"accept": "image/jpeg,image/png,image/webp", "multiple": True})
 
     def __init__(self, *args, categories=(), locale="id", **kwargs):
