@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def gunicorn(env, port, log_path, tries=150):
     """Start ``gunicorn wsgi:app`` with ``env`` (over this process's environment, mail off) on
     ``port``; yields the process once ``/healthz`` answers, with its ``url``; stops it after."""
-    env = dict(os.environ, PORT=str(port), PUBLIC_URL=f"http://127.0.0.1:{port}",
-               ALLOW_PER_PROCESS_LIMITS="1", **env)
+    env = {**os.environ, "PORT": str(port), "PUBLIC_URL": f"http://127.0.0.1:{port}",
+           "ALLOW_PER_PROCESS_LIMITS": "1", **env}
     env.pop("MAIL_SERVER", None)
     with open(log_path, "w") as log:
         server = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=ROOT, env=env,

@@ -246,3 +246,9 @@ def test_imported_products_are_the_offices_own_and_count_as_approved(app, client
     product = db.session.scalars(select(Product).where(Product.sku == "IMP-TENUN-1")).one()
     assert product.review_status == "approved"
     assert_visible(client, product, "desa-impor")
+    # A product waiting for review that the office then imports is approved by the import.
+    product.review_status = "pending"
+    db.session.commit()
+    assert_hidden(client, product, "desa-impor")
+    assert import_catalog(document, actor_name="Dinas (impor)").committed
+    assert fresh(product.id).review_status == "approved"

@@ -329,7 +329,7 @@ def _import_products(rows, villages, report):
             report.warnings.append(("products", sku, "non_halal only matters for food"))
         created = product is None
         if created:
-            product = Product(sku=sku, village_id=village.id, review_status="approved")  # the office's own
+            product = Product(sku=sku, village_id=village.id)
             db.session.add(product)
             existing[sku.casefold()] = product
         elif product.slug in by_slug and product.slug != slug:
@@ -343,6 +343,9 @@ def _import_products(rows, villages, report):
             slug_moves.append((product, slug))
             del values["slug"]
         changed = _apply(product, values, row, created, {"category_id": "category"}) or moved
+        if product.review_status != "approved":  # the import is the office's own act (listing review)
+            product.review_status = "approved"
+            changed = True
         _record(report, "products", sku, created, changed)
 
     _run_rows(rows, "products", "sku", report, handle)
