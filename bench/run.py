@@ -192,9 +192,9 @@ def sample_paths(database_url):
     code = subprocess.run([str(BIN / "python"), "-c", (
         "from storefront import create_app\n"
         "from storefront.extensions import db\n"
-        "from storefront.catalog.sellable import sellable_products\n"
+        "from storefront.listing.rule import sellable_products\n"
         "from storefront.catalog.browse import SORTS\n"
-        "from storefront.catalog.models import Product\n"
+        "from storefront.products.models import Product\n"
         "app = create_app()\n"
         "with app.app_context():\n"
         "    p = db.session.scalars(sellable_products().order_by(*SORTS['newest']).limit(1)).first()\n"

@@ -33,9 +33,11 @@ def create_app(config=None):
 
     from . import access_log, i18n, security_headers, web
     from .cart import models as _cart_models  # noqa: F401  (tables known to migrations)
+    from .checkout import models as _checkout_models  # noqa: F401
+    from .listing import models as _listing_models  # noqa: F401
     from .orders import models as _order_models  # noqa: F401
-    from .payments import models as _payment_models  # noqa: F401
     from .outbox import models as _outbox_models  # noqa: F401
+    from .payments import models as _payment_models  # noqa: F401
 
     access_log.init_app(app)
     i18n.init_app(app)
@@ -48,18 +50,15 @@ def create_app(config=None):
     ratelimit.init_app(app)  # Flask-Limiter; Redis when REDIS_URL is set
     account_sessions.init_app(app)  # idle and absolute session timeouts
 
-    from . import health, media
+    from . import health, media, office, portal
     from .accounts import routes as accounts
-    from .admin import listings as _office_listings  # noqa: F401  (views on the office blueprint)
-    from .admin import routes as office
     from .api import routes as api
     from .cart import routes as cart
+    from .catalog import routes as catalog
     from .checkout import routes as checkout
     from .feeds import routes as feeds
-    from .payments import routes as payments
-    from .catalog import routes as catalog
     from .legality import routes as legality
-    from .portal import routes as portal
+    from .payments import routes as payments
     from .villages import routes as villages
 
     for blueprint in (health.bp, media.bp, catalog.bp, villages.bp, api.bp, accounts.bp,
@@ -68,8 +67,10 @@ def create_app(config=None):
     csrf.exempt(api.bp)
     csrf.exempt(payments.bp)  # Stripe signs its requests; there is no browser session to forge
 
-    from . import cli
+    from . import cli, jobs
     from .catalog import front
+
+    app.extensions["housekeeping_jobs"] = jobs.HOUSEKEEPING
 
     cli.init_app(app)
     front.init_app(app)  # a stored page is answered before Flask runs

@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from .extensions import db
+from .unit_of_work import unit_of_work
 
 catalog_cli = AppGroup("catalog", help="Import and demo catalogue.")
 user_cli = AppGroup("user", help="Accounts for villages, verifiers and admins.")
@@ -20,7 +21,8 @@ def expire_command():
     """End unpaid orders whose payment time ran out and return their stock (run every few minutes)."""
     from .orders.services import expire_unpaid_orders
 
-    numbers = expire_unpaid_orders()
+    with unit_of_work():
+        numbers = expire_unpaid_orders()
     click.echo(f"expired {len(numbers)} order(s)" + (": " + ", ".join(numbers) if numbers else ""))
 
 
@@ -33,7 +35,9 @@ def overdue_command():
     """Flag paid parcels a village has not accepted within ACK_DEADLINE_HOURS; tell their buyers."""
     from .orders.deadlines import flag_overdue_parcels
 
-    for number, village in flag_overdue_parcels():
+    with unit_of_work():
+        flagged = flag_overdue_parcels()
+    for number, village in flagged:
         click.echo(f"overdue: {number} ({village})")
 
 
@@ -57,13 +61,13 @@ def _office_actor(verifier_email):
 @click.option("--verifier", metavar="EMAIL", help="Office account recorded as verifier.")
 def import_command(file, dry_run, verifier):
     """Create or update villages, products and certificates from a JSON FILE (all or nothing)."""
-    from .catalog.importer import import_catalog
+    from .onboarding.importer import run_import
 
     try:
         document = json.load(file)
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"{file.name} is not valid JSON: {exc}") from exc
-    report = import_catalog(document, dry_run=dry_run, actor_name=_office_actor(verifier))
+    report = run_import(document, dry_run=dry_run, actor_name=_office_actor(verifier))
     for line in report.lines():
         click.echo(line)
     if not report.ok:
@@ -74,9 +78,11 @@ def import_command(file, dry_run, verifier):
 @click.option("--force", is_flag=True, help="Load even if the database already has villages.")
 def demo_command(force):
     """Load the demo catalogue of NTT villages once (skipped when villages exist)."""
-    from .demo import load_demo
+    from .onboarding.demo import load_demo
 
-    for line in load_demo(force=force):
+    with unit_of_work():
+        lines = load_demo(force=force)
+    for line in lines:
         click.echo(line)
 
 
@@ -91,11 +97,12 @@ def generate_command(villages, products, orders, seed, force):
     """Bulk-load a synthetic catalogue (benchmarks): villages, products, papers, past orders."""
     import time
 
-    from .catalog.generate import GenerateRefused, generate_catalog
+    from .benchdata.generate import GenerateRefused, generate_catalog
 
     started = time.monotonic()
     try:
-        counts = generate_catalog(villages, products, orders, seed=seed, force=force)
+        with unit_of_work():
+            counts = generate_catalog(villages, products, orders, seed=seed, force=force)
     except GenerateRefused as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"generated {counts.villages} villages, {counts.products} products, "
@@ -124,11 +131,10 @@ def create_user_command(email, name, role, village_slug, password):
             raise click.UsageError(f"unknown village {village_slug!r}")
         village_id = village.id
     try:
-        user = create_user(email=email, name=name, password=password, role=role, village_id=village_id)
+        with unit_of_work():
+            user = create_user(email=email, name=name, password=password, role=role, village_id=village_id)
     except (AccountError, ContactError) as exc:
-        db.session.rollback()
         raise click.ClickException(str(exc)) from exc
-    db.session.commit()
     click.echo(f"Created {user.role} {user.email}.")
 
 
@@ -137,10 +143,12 @@ def remind_command():
     """E-mail villages about papers expiring in 60, 30 and 7 days (once each), and the office
     about products that became hidden. Meant for a daily timer."""
     from .clock import today_wita
-    from .legality.reminders import notify_hidden_products, send_expiry_reminders
+    from .legality.reminders import send_expiry_reminders
+    from .listing.notices import notify_hidden_products
 
     today = today_wita()
-    lines = send_expiry_reminders(today) + notify_hidden_products(today)
+    with unit_of_work():
+        lines = send_expiry_reminders(today) + notify_hidden_products(today)
     for line in lines or ["nothing to send"]:
         click.echo(line)
 

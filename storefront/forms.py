@@ -27,6 +27,10 @@ class ShopForm(FlaskForm):
             return _ShopTranslations()
 
 
+class ConfirmForm(ShopForm):
+    """A button that changes something: only the CSRF token."""
+
+
 def _wtforms_messages():  # pragma: no cover - never called; marks the texts for extraction
     from flask_babel import gettext, ngettext
 

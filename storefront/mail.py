@@ -6,8 +6,10 @@ from email.utils import formatdate, make_msgid
 from flask import current_app
 
 
-def send_mail(to, subject, body, message_id=None):
-    """Send a plain-text message to the addresses in ``to``; True if handed to an SMTP server.
+def send_mail(to, subject, body, message_id=None, html=None):
+    """Send a message (plain text, and ``html`` as an alternative part when given) to the
+    addresses in ``to``; True if handed to an SMTP server. Only the outbox worker calls this:
+    everything else queues its mail (``outbox.queue.enqueue_mail``).
 
     ``message_id``: a fixed Message-ID, so a message sent again after a crash is one message
     to mail programs that de-duplicate."""
@@ -23,6 +25,8 @@ def send_mail(to, subject, body, message_id=None):
     domain = cfg["MAIL_FROM"].rpartition("@")[2].strip(">") or "localhost"
     message["Message-ID"] = f"<{message_id}@{domain}>" if message_id else make_msgid(domain=domain)
     message.set_content(body)
+    if html:
+        message.add_alternative(html, subtype="html")
     if not cfg.get("MAIL_SERVER"):
         current_app.logger.warning(
             "=== MAIL NOT SENT (MAIL_SERVER is not set); it would have been: ===\n%s\n"

@@ -44,6 +44,14 @@ def save_image(image, prefix):
     return key
 
 
+def discard_images(keys):
+    """Delete the files (every size) of images no record uses any more, or never did."""
+    root = media_root()
+    for key in keys:
+        for size in SIZES:
+            (root / f"{key}-{size}.jpg").unlink(missing_ok=True)
+
+
 def media_url(key, size="s"):
     return url_for("media.file", filename=f"{key}-{size}.jpg")
 

@@ -6,8 +6,6 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import SecurityError
 
 from .accounts.sessions import load_user as load_session_user
-from .catalog.listings import MAX_PHOTO_BYTES
-from .catalog.review import review_label
 from .clock import to_wita
 from .contact import display_phone, whatsapp_number
 from .extensions import db, login_manager
@@ -16,6 +14,8 @@ from .legality.scans import MAX_PDF_BYTES, MAX_SCAN_BYTES
 from .legality.services import status_label
 from .media import media_url
 from .money import format_idr
+from .products.listings import MAX_PHOTO_BYTES
+from .products.review import review_label
 from .urls import external_url
 
 

@@ -6,7 +6,7 @@ from itertools import count
 from sqlalchemy import select
 
 from storefront.accounts.models import User
-from storefront.catalog.models import Category, Product
+from storefront.products.models import Category, Product
 from storefront.clock import now_utc, today_wita
 from storefront.extensions import db
 from storefront.legality.models import Certificate

@@ -148,7 +148,7 @@ for line in sys.stdin:
     data = Path(path).read_bytes()
     with app.test_request_context():
         if kind == "photo":
-            from storefront.catalog.listings import clean_photo as clean
+            from storefront.products.listings import clean_photo as clean
         else:
             from storefront.legality.scans import clean_scan as clean
         started = time.perf_counter()

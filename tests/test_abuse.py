@@ -27,7 +27,7 @@ from sqlalchemy import select, text
 from werkzeug.datastructures import MultiDict
 from wtforms.i18n import messages_path
 
-from storefront.catalog.models import Product
+from storefront.products.models import Product
 from storefront.clock import today_wita
 from storefront.extensions import db
 
@@ -439,7 +439,7 @@ def test_stored_script_in_a_village_story_and_sign_up_name_is_shown_escaped(stor
     from storefront.outbox.models import OutboxMessage
     import json
     mail = db.session.scalars(select(OutboxMessage).where(OutboxMessage.target == "ani@example.org")).one()
-    link = re.search(r"http://shop\.test(/daftar/konfirmasi/\S+)", json.loads(mail.payload)["body"]).group(1)
+    link = re.search(r"http://shop\.test(/daftar/konfirmasi/\S+)", json.loads(mail.payload)["text"]).group(1)
     page = client.get(link).get_data(as_text=True)
     assert client.post(link, data={"csrf_token": csrf_token(page)}).status_code == 303
     _assert_escaped(client, "/akun", SCRIPT)

@@ -20,13 +20,14 @@ from werkzeug.security import generate_password_hash
 
 from storefront.accounts.models import Invitation, User
 from storefront.accounts.services import invite_member
-from storefront.catalog.models import Product, ProductPhoto, ProductRevision
-from storefront.catalog.review import propose_change
+from storefront.products.models import Product, ProductPhoto, ProductRevision
+from storefront.products.review import propose_change
 from storefront.clock import now_utc, today_wita
 from storefront.extensions import db
 from storefront.orders.models import Order, OrderLine, VillageOrder
 from storefront.outbox.models import OutboxMessage, VillageWebhook
-from storefront.payments.models import ShippingRate, StripeEvent
+from storefront.checkout.models import ShippingRate
+from storefront.payments.models import StripeEvent
 from storefront.legality.models import Certificate, CertificateEvent, CertificateScan, certificate_products
 from storefront.villages.models import Village
 

@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from storefront.accounts.models import Address, User
 from storefront.accounts.services import request_password_reset, sign_up
-from storefront.catalog.models import ProductPhoto
+from storefront.products.models import ProductPhoto
 from storefront.extensions import db
 from storefront.feeds.services import rotate_feed_token
 from storefront.media import save_image
 from storefront.orders.models import Order, VillageOrder
-from storefront.orders.services import access_token_hash
+from storefront.orders.links import access_token_hash
 from storefront.villages.models import Village
 
 from .conftest import csrf_token

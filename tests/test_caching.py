@@ -7,7 +7,7 @@ from email.utils import formatdate
 import pytest
 from sqlalchemy import select, text
 
-from storefront.catalog.models import CatalogueState, Product
+from storefront.products.models import CatalogueState, Product
 from storefront.extensions import db
 from storefront.legality.models import Certificate
 

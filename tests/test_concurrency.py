@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from storefront.catalog.models import Product
+from storefront.products.models import Product
 from storefront.extensions import db
 from storefront.orders.models import Order, OrderEvent, OrderLine
 

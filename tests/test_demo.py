@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from storefront import ROOT
-from storefront.catalog.models import Category, Product, ProductPhoto
-from storefront.catalog.sellable import sellable_product_ids
+from storefront.products.models import Category, Product, ProductPhoto
+from storefront.listing.rule import sellable_product_ids
 from storefront.extensions import db
 from storefront.legality.models import Certificate
 from storefront.villages.models import Village

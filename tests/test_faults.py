@@ -23,7 +23,7 @@ import requests
 from sqlalchemy import create_engine, func, make_url, select, text
 
 from storefront import create_app
-from storefront.catalog.models import Product
+from storefront.products.models import Product
 from storefront.clock import now_utc
 from storefront.extensions import db
 from storefront.orders.models import Order, OrderLine, VillageOrder

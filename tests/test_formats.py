@@ -1,4 +1,4 @@
-"""Certificate numbers, phone numbers and e-mail addresses as people type them (DOMAIN.md).
+"""Certificate numbers, phone numbers and e-mail addresses as people type them (docs/domain.md).
 
 Pure functions: no app, no database, so these run once and fast.
 """

@@ -1,9 +1,9 @@
 """``flask catalog generate``: a synthetic catalogue, bulk-loaded, that the listing rule reads as usual."""
 from sqlalchemy import func, select
 
-from storefront.catalog.generate import GenerateRefused, generate_catalog
-from storefront.catalog.models import Product
-from storefront.catalog.sellable import explain_listing, sellable_product_ids
+from storefront.benchdata.generate import GenerateRefused, generate_catalog
+from storefront.products.models import Product
+from storefront.listing.rule import explain_listing, sellable_product_ids
 from storefront.extensions import db
 from storefront.legality.models import Certificate
 from storefront.orders.models import Order, OrderLine, VillageOrder

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from storefront.catalog.importer import import_catalog
-from storefront.catalog.models import Product
-from storefront.catalog.sellable import is_sellable
+from storefront.onboarding.importer import run_import as import_catalog
+from storefront.products.models import Product
+from storefront.listing.rule import is_sellable
 from storefront.clock import today_wita
 from storefront.extensions import db
 from storefront.legality.models import (STATUSES, Certificate, CertificateEvent,

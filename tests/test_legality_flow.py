@@ -8,6 +8,7 @@ village registration / suspension at the office.
 Messages are checked in Indonesian (the shop's default language) unless a test switches to English.
 """
 import html
+import json
 import io
 import re
 from datetime import timedelta
@@ -22,6 +23,7 @@ from storefront import create_app
 from storefront.accounts.models import Invitation, User
 from storefront.clock import now_utc, today_wita
 from storefront.extensions import db
+from storefront.outbox.models import OutboxMessage
 from storefront.legality.models import Certificate, CertificateEvent, CertificateScan
 from storefront.legality.services import (TRANSITIONS, LegalityError, TransitionError,
                                           change_certificate_status)
@@ -646,9 +648,15 @@ def _invite(office, village_id, email="ina@desa.example.id", name="Ina Wole"):
     response = office.post(f"/kantor/desa/{village_id}/undang", data={
         "csrf_token": csrf_token(form.get_data(as_text=True)), "name": name, "email": email})
     assert response.status_code == 303
-    page = text_of(follow(office, response))
-    match = re.search(r"https?://[^\s<\"]+/undangan/([A-Za-z0-9_\-]+)", page)
-    assert match, "the flash should show the invitation link when mail cannot be sent"
+    assert f"Undangan dikirim ke {email}" in text_of(follow(office, response))
+    # The invitation leaves through the outbox: its link is in the queued mail.
+    db.session.expire_all()
+    mail = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "account.invitation", OutboxMessage.target == email)
+        .order_by(OutboxMessage.id.desc())).first()
+    assert mail is not None, "no invitation mail in the outbox"
+    match = re.search(r"http://shop\.test/undangan/([A-Za-z0-9_\-]+)", json.loads(mail.payload)["text"])
+    assert match, "the invitation mail holds no link on the shop's public address"
     return match.group(1)
 
 

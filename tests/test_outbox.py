@@ -27,7 +27,7 @@ from storefront.clock import as_utc, now_utc
 from storefront.extensions import db
 from storefront.orders.models import Order, OrderLine, VillageOrder
 from storefront.outbox import worker as outbox_worker
-from storefront.outbox.events import record_parcel_event
+from storefront.orders.notices import record_parcel_event
 from storefront.outbox.models import OutboxAttempt, OutboxMessage
 from storefront.outbox.services import (WebhookError, deactivate_webhook, resend_delivery, save_webhook,
                                         validate_webhook_url)
@@ -474,10 +474,14 @@ def test_flask_outbox_work_once_delivers_what_is_due(app, receiver):
 
 def test_the_worker_runs_housekeeping_at_most_once_a_minute(app, monkeypatch):
     calls = []
-    from storefront.orders import deadlines, services
 
-    monkeypatch.setattr(services, "expire_unpaid_orders", lambda: calls.append("expire") or [])
-    monkeypatch.setattr(deadlines, "flag_overdue_parcels", lambda: calls.append("overdue") or [])
+    def expire():
+        calls.append("expire")
+
+    def overdue():
+        calls.append("overdue")
+
+    monkeypatch.setitem(app.extensions, "housekeeping_jobs", (expire, overdue))
     worker = Worker(poll=0.01, housekeeping_every=60)
     ticks = iter([0.0, 0.01, 30.0])
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select, update
 
-from storefront.catalog.models import Product, ProductPhoto, ProductRevision
+from storefront.products.models import Product, ProductPhoto, ProductRevision
 from storefront.extensions import db
 from storefront.legality.models import certificate_products
 from storefront.villages.models import Village

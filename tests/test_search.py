@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from storefront.catalog import browse
 from storefront.catalog.caching import catalogue_version
-from storefront.catalog.models import Category
+from storefront.products.models import Category
 from storefront.extensions import db
 from storefront.villages.models import Village
 

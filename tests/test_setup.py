@@ -351,7 +351,7 @@ def test_search_has_its_trigram_indexes_on_postgresql_only(app, backend):
 
 
 def test_migration_seeds_the_ten_categories(app):
-    from storefront.catalog.models import Category
+    from storefront.products.models import Category
 
     rows = db.session.execute(select(Category.code, Category.is_food)).all()
     assert dict(rows) == README_CATEGORIES
@@ -381,7 +381,7 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app, backend):
 
 @pytest.mark.parametrize("column", ["stock", "price_idr"])
 def test_database_refuses_negative_stock_and_price(app, column):
-    from storefront.catalog.models import Product
+    from storefront.products.models import Product
 
     product = make_product(make_certified_village(), "tenun")
     with pytest.raises(IntegrityError):

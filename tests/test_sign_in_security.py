@@ -15,7 +15,7 @@ from storefront import create_app
 from storefront.accounts.models import Invitation, PasswordReset, User
 from storefront.accounts.passwords import common_passwords, password_problem
 from storefront.accounts.services import invite_member, request_password_reset
-from storefront.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from storefront.onboarding.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from storefront.extensions import db
 from storefront.outbox.models import OutboxMessage
 from storefront.ratelimit import limiter
@@ -285,7 +285,7 @@ def test_a_password_reset_lets_the_owner_in_from_a_new_browser_during_an_attack(
     assert _try_sign_in(phone, user.email, PASSWORD, ip="203.0.113.40").status_code == 429
     assert _ask_reset(phone, user.email, ip="203.0.113.40").status_code == 303
     mail = db.session.scalars(select(OutboxMessage).where(OutboxMessage.target == user.email)).one()
-    link = regex.search(r"http://shop\.test(/reset-sandi/\S+)", json.loads(mail.payload)["body"]).group(1)
+    link = regex.search(r"http://shop\.test(/reset-sandi/\S+)", json.loads(mail.payload)["text"]).group(1)
     page = phone.get(link).get_data(as_text=True)
     assert phone.post(link, data={"csrf_token": csrf_token(page), "password": GOOD,
                                   "confirm": GOOD}).status_code == 303

@@ -29,9 +29,10 @@ from babel.messages.pofile import read_po
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from storefront.catalog.models import Product
+from storefront.products.models import Product
 from storefront.clock import now_utc
 from storefront.extensions import db
+from storefront.outbox.worker import deliver_due
 from storefront.legality.models import Certificate
 from storefront.money import format_idr
 from storefront.orders.models import Order, OrderEvent
@@ -264,7 +265,10 @@ def stripe_on(app, fake_stripe):
 # --- mail ---------------------------------------------------------------------------------------
 
 def payment_mails(mailbox, number):
-    """The "payment received" mails for order ``number`` in the ``smtp`` fixture's mailbox."""
+    """The "payment received" mails for order ``number`` in the ``smtp`` fixture's mailbox, once
+    the outbox worker has delivered what the webhook queued."""
+    deliver_due()
+    db.session.rollback()
     return [m for m in mailbox.messages if m["subject"] == f"Pembayaran pesanan {number} diterima"]
 
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
 from werkzeug.routing.converters import NumberConverter
 
-from storefront.catalog.models import Product
+from storefront.products.models import Product
 from storefront.extensions import db
 
 from .conftest import csrf_token

@@ -19,7 +19,7 @@ depends_on = None
 
 
 def _code():
-    """Same alphabet as ``storefront.catalog.models.new_verification_code`` (copied: migrations
+    """Same alphabet as ``storefront.products.models.new_verification_code`` (copied: migrations
     must not change when app code does)."""
     return "".join(secrets.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(8))
 

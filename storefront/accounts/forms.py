@@ -93,7 +93,3 @@ class ChangePasswordForm(ShopForm):
         Length(max=256, message=_l("This password is too long."))],
         render_kw={"autocomplete": "current-password"})
     password, confirm = _new_password_fields()
-
-
-class ConfirmForm(ShopForm):
-    """A button and its CSRF token, nothing else (e.g. delete a saved address)."""

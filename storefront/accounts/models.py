@@ -42,6 +42,9 @@ class User(UserMixin, db.Model):
     #: Random; part of the id kept in the session and the remember-me cookie. Replacing it
     #: (sign-out, password change or reset) makes every earlier cookie of this user worthless.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
+    #: ``id`` or ``en``: the language the person last signed in or signed up with; their mail
+    #: is written in it.
+    lang: Mapped[str] = mapped_column(String(2), default="id")
 
     village = relationship("Village", lazy="raise")
 

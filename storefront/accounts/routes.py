@@ -1,23 +1,24 @@
 """Sign in and out, sign up, password reset, and a buyer's account: orders and saved addresses."""
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
-from ..addresses import AddressForm
+from ..address_forms import AddressForm
 from ..catalog.paging import page_number
 from ..contact import ContactError
-from ..urls import safe_next
 from ..extensions import db
-from ..ratelimit import (accepted_form, configured, failed_form, limiter, posted_email_key,
-                         too_many_attempts)
+from ..forms import ConfirmForm
+from ..i18n import current_language
 from ..orders.models import Order
+from ..ratelimit import accepted_form, configured, failed_form, limiter, posted_email_key, too_many_attempts
+from ..unit_of_work import unit_of_work
+from ..urls import safe_next
 from ..villages.models import Village
-from .forms import (AcceptInvitationForm, ChangePasswordForm, ConfirmForm, ForgotPasswordForm,
-                    ResetPasswordForm, SignInForm, SignUpForm)
+from .forms import (AcceptInvitationForm, ChangePasswordForm, ForgotPasswordForm, ResetPasswordForm,
+                    SignInForm, SignUpForm)
 from .mails import queue_reset_mail, queue_sign_up_mail
 from .models import Address
 from .services import (AccountError, AddressNotFound, WeakPassword, WrongPassword,
@@ -45,7 +46,9 @@ def sign_in():
             return too_many_attempts(wait)
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            start_session(user, remember=form.remember.data)
+            with unit_of_work():  # the guest's cart joins the account's as the session starts
+                user.lang = current_language()
+                start_session(user, remember=form.remember.data)
             remember_device(user.email)
             flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(safe_next(request.args.get("next"), url_for("catalog.home")), code=303)
@@ -61,8 +64,8 @@ def sign_in():
 @login_required
 def sign_out():
     """End this session and every other of the account: old cookies stop working."""
-    end_all_sessions(current_user._get_current_object())
-    db.session.commit()
+    with unit_of_work():
+        end_all_sessions(current_user._get_current_object())
     sign_out_here()
     flash(_("You have signed out."), "success")
     return redirect(url_for("catalog.home"), code=303)
@@ -78,13 +81,12 @@ def accept_invitation(token):
     form = AcceptInvitationForm(data={"name": invitation.name})
     if form.validate_on_submit():
         try:
-            user = accept(token, name=form.name.data, password=form.password.data)
+            with unit_of_work():
+                user = accept(token, name=form.name.data, password=form.password.data)
+                start_session(user)
         except AccountError as exc:
-            db.session.rollback()
             form.password.errors.append(str(exc))
         else:
-            db.session.commit()
-            start_session(user)
             remember_device(user.email)
             flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(url_for("portal.home"), code=303)
@@ -101,11 +103,16 @@ def _sign_up(form, hours):
     the race to create the account (the second then finds it, as a later one would)."""
     values = dict(email=form.email.data, name=form.name.data, password=form.password.data,
                   hours=hours)
-    try:
-        return open_account(**values)
-    except IntegrityError:
-        db.session.rollback()
-        return open_account(**values)
+    next_url = safe_next(request.args.get("next"), None)
+    for attempt in (1, 2):
+        try:
+            with unit_of_work():
+                outcome = open_account(**values)
+                queue_sign_up_mail(outcome, hours=hours, lang=current_language(), next_url=next_url)
+            return outcome
+        except IntegrityError:
+            if attempt == 2:
+                raise
 
 
 @bp.route("/daftar", methods=["GET", "POST"])
@@ -122,17 +129,12 @@ def sign_up():
     if form.validate_on_submit():
         hours = int(current_app.config["SIGN_UP_CONFIRM_HOURS"])
         try:
-            outcome = _sign_up(form, hours)
+            _sign_up(form, hours)
         except WeakPassword as exc:
-            db.session.rollback()
             form.password.errors.append(str(exc))
         except ContactError:
-            db.session.rollback()
             form.email.errors.append(_("Enter a valid e-mail address, e.g. nama@contoh.id."))
         else:
-            queue_sign_up_mail(outcome, hours=hours,
-                               next_url=safe_next(request.args.get("next"), None))
-            db.session.commit()
             return redirect(url_for("accounts.sign_up_sent"), code=303)
     status = 422 if form.is_submitted() else 200
     return render_template("accounts/sign_up.html", form=form,
@@ -158,12 +160,12 @@ def confirm_sign_up(token):
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            user = activate_account(token)
+            with unit_of_work():
+                user = activate_account(token)
+                user.lang = current_language()
+                start_session(user)
         except AccountError as exc:  # used by a parallel request a moment ago
-            db.session.rollback()
             return render_template("accounts/confirm_closed.html", message=str(exc)), 410
-        db.session.commit()
-        start_session(user)
         remember_device(user.email)
         flash(_("Welcome, %(name)s. Your account is ready.", name=user.name), "success")
         return redirect(safe_next(request.args.get("next"), url_for("accounts.account")),
@@ -183,10 +185,10 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         minutes = int(current_app.config.get("PASSWORD_RESET_MINUTES", 60))
-        opened = request_password_reset(form.email.data, minutes=minutes)
-        if opened is not None:
-            queue_reset_mail(*opened, minutes=minutes)
-            db.session.commit()
+        with unit_of_work():
+            opened = request_password_reset(form.email.data, minutes=minutes)
+            if opened is not None:
+                queue_reset_mail(*opened, minutes=minutes)
         flash(_("If an account exists for that address, we have sent it a link to choose a new "
                 "password. The link works once, for %(minutes)d minutes. Check your spam folder "
                 "too.", minutes=minutes), "success")
@@ -205,15 +207,13 @@ def reset_password(token):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            user = apply_password_reset(token, form.password.data)
+            with unit_of_work():
+                user = apply_password_reset(token, form.password.data)
         except WeakPassword as exc:  # e.g. it holds the account's e-mail address
-            db.session.rollback()
             form.password.errors.append(str(exc))
             return render_template("accounts/reset_password.html", form=form), 422
         except AccountError as exc:  # spent by a parallel request a moment ago
-            db.session.rollback()
             return render_template("accounts/reset_closed.html", message=str(exc)), 410
-        db.session.commit()
         sign_out_here()  # a session open in this browser was ended with all the others
         remember_device(user.email)  # the mailbox is proved: this browser may sign in
         flash(_("Your password has been changed. Sign in with the new one."), "success")
@@ -266,19 +266,17 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()
+        remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
         try:
-            apply_password_change(user, current_password=form.current.data,
-                                  new_password=form.password.data)
+            with unit_of_work():
+                apply_password_change(user, current_password=form.current.data,
+                                      new_password=form.password.data)
+                start_session(user, remember=remember in request.cookies)
         except WrongPassword as exc:
-            db.session.rollback()
             form.current.errors.append(str(exc))
         except AccountError as exc:
-            db.session.rollback()
             form.password.errors.append(str(exc))
         else:
-            db.session.commit()
-            remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-            start_session(user, remember=remember in request.cookies)
             remember_device(user.email)
             flash(_("Your password has been changed. You have been signed out everywhere else."),
                   "success")
@@ -316,12 +314,11 @@ def addresses():
     form = AddressForm()
     if form.validate_on_submit():
         try:
-            add_address(current_user, form.address())
+            with unit_of_work():
+                add_address(current_user, form.address())
         except AccountError as exc:
-            db.session.rollback()
             form.form_errors.append(str(exc))
         else:
-            db.session.commit()
             flash(_("Address saved."), "success")
             return redirect(url_for("accounts.addresses"), code=303)
     status = 422 if form.is_submitted() else 200
@@ -336,9 +333,9 @@ def delete_address(address_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        remove_address(current_user, address_id)
+        with unit_of_work():
+            remove_address(current_user, address_id)
     except AddressNotFound:
         abort(404)
-    db.session.commit()
     flash(_("Address deleted."), "success")
     return redirect(url_for("accounts.addresses"), code=303)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -386,3 +387,21 @@ def delete_address(user, address_id):
         raise AddressNotFound(address_id)
     db.session.delete(address)
     db.session.flush()
+
+
+def office_addresses():
+    """Where the office's notices go: ``OFFICE_EMAIL`` if set, else every active verifier and admin."""
+    configured = [a.strip() for a in current_app.config["OFFICE_EMAIL"].split(",") if a.strip()]
+    if configured:
+        return configured
+    return list(db.session.scalars(select(User.email).where(
+        User.role.in_(("verifier", "admin")), User.active).order_by(User.id)))
+
+
+def users_for_office():
+    """Every account, by role and e-mail (the admins' users page)."""
+    return db.session.scalars(select(User).order_by(User.role, User.email)).all()
+
+
+def village_members(village_id):
+    return db.session.scalars(select(User).where(User.village_id == village_id).order_by(User.name)).all()

@@ -6,13 +6,13 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 
 from ..catalog import browse
 from ..catalog.caching import cached_count
-from ..catalog.models import Product
 from ..catalog.paging import SortKey, count_rows, keyset_paginate
 from ..clock import today_wita
 from ..csv_safe import CsvWriter
 from ..extensions import db
 from ..legality.papers import issuer, papers_by_product
 from ..numbers import whole_number
+from ..products.models import Product
 from ..urls import external_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -2,9 +2,9 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..extensions import db
-from ..legality.forms import ConfirmForm
+from ..forms import ConfirmForm
 from ..numbers import whole_number
+from ..unit_of_work import unit_of_work
 from ..urls import safe_next
 from .forms import CartLineForm
 from .services import CartError, accept_changes, add_to_cart, review_cart, set_quantity
@@ -33,12 +33,11 @@ def add():
         flash(_("Choose a quantity from 1 to 999."), "warning")
         return redirect(back, code=303)
     try:
-        product = add_to_cart(current_cart(create=True), product_id, form.quantity.data)
+        with unit_of_work():
+            product = add_to_cart(current_cart(create=True), product_id, form.quantity.data)
     except CartError as exc:
-        db.session.rollback()
         flash(str(exc), "warning")
         return redirect(back, code=303)
-    db.session.commit()
     flash(_("%(name)s is in your cart.", name=product.name), "success")
     return redirect(url_for("cart.view"), code=303)
 
@@ -52,12 +51,10 @@ def change():
         flash(_("Choose a quantity from 0 to 999."), "warning")
         return redirect(url_for("cart.view"), code=303)
     try:
-        set_quantity(cart, product_id, form.quantity.data)
+        with unit_of_work():
+            set_quantity(cart, product_id, form.quantity.data)
     except CartError as exc:
-        db.session.rollback()
         flash(str(exc), "warning")
-    else:
-        db.session.commit()
     return redirect(url_for("cart.view"), code=303)
 
 
@@ -66,7 +63,7 @@ def accept():
     """The buyer accepts new prices, lower stock and removed products."""
     cart = current_cart()
     if ConfirmForm().validate_on_submit() and cart is not None:
-        accept_changes(cart)
-        db.session.commit()
+        with unit_of_work():
+            accept_changes(cart)
         flash(_("Your cart now shows today's prices and stock."), "success")
     return redirect(url_for("cart.view"), code=303)

@@ -8,10 +8,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..catalog.models import Product
-from ..catalog.sellable import sellable_product_ids
 from ..extensions import db
+from ..listing.rule import sellable_product_ids
 from ..money import format_idr
+from ..products.models import Product
 from ..villages.models import Village
 from .models import Cart, CartItem
 

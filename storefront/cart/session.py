@@ -2,7 +2,6 @@
 from flask import after_this_request, current_app, request
 from flask_login import current_user, user_logged_in
 
-from ..extensions import db
 from .services import guest_cart, merge_carts, new_guest_cart, user_cart
 
 COOKIE = "keranjang"
@@ -25,9 +24,8 @@ def current_cart(create=False):
 
 @user_logged_in.connect
 def _merge_guest_cart(app, user, **extra):
-    """Signing in keeps what the guest put in the cart."""
+    """Signing in keeps what the guest put in the cart (in the sign-in's unit of work)."""
     guest = guest_cart(request.cookies.get(COOKIE)) if request else None
     if guest is None:
         return
     merge_carts(guest, user_cart(user.id, create=True))
-    db.session.commit()

@@ -12,13 +12,13 @@ from sqlalchemy.orm import selectinload
 
 from ..clock import today_wita
 from ..extensions import db
+from ..listing.rule import sellable_condition, sellable_products
 from ..numbers import whole_number
+from ..products.models import Category, Product
 from ..villages.models import Village
 from ..villages.regions import REGENCIES
 from .caching import cached_count
-from .models import Category, Product
 from .paging import KeysetPage, SortKey, count_rows, keyset_paginate, page_number
-from .sellable import sellable_condition, sellable_products
 
 SORTS = {
     "newest": (Product.created_at.desc(), Product.id.desc()),

@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response
 from ..clock import today_wita
 from ..extensions import db
 from ..i18n import LANG_COOKIE, locale_for
-from .models import CatalogueState
+from ..products.models import CatalogueState
 
 #: Cookies that make a request personal: its pages are never shared or stored.
 PERSONAL_COOKIES = ("keranjang", "remember_token")

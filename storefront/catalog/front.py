@@ -23,8 +23,8 @@ from sqlalchemy import create_engine, make_url
 from werkzeug.http import is_resource_modified, parse_cookie
 
 from ..i18n import LANG_COOKIE
-from .caching import (PERSONAL_COOKIES, PLACEHOLDER, STORABLE, VERSION_QUERY, anonymous_session,
-                      page_key, version_of)
+from .caching import (PERSONAL_COOKIES, PLACEHOLDER, STORABLE, VERSION_QUERY, anonymous_session, page_key,
+                      version_of)
 
 MAX_PAGES = 256
 MAX_COUNTS = 2048

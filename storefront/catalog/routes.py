@@ -5,11 +5,11 @@ from sqlalchemy.orm import selectinload
 from ..clock import today_wita
 from ..extensions import db
 from ..legality.papers import issuer, papers_by_product
+from ..listing.rule import sellable_products
+from ..products.models import Product
 from ..villages.regions import REGENCIES
 from . import browse
 from .caching import cached_page
-from .models import Product
-from .sellable import sellable_products
 
 bp = Blueprint("catalog", __name__)
 

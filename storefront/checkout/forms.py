@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, RadioField
 from wtforms.validators import DataRequired, Email, Length
 
-from ..addresses import AddressForm
+from ..address_forms import AddressForm
 
 PAYMENT_LABELS = {
     "bank_transfer": _l("Bank transfer"),

@@ -1,13 +1,12 @@
 """Checkout and the order pages a buyer sees."""
 import re
 import secrets
-import smtplib
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   session, url_for)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Address
@@ -15,15 +14,15 @@ from ..accounts.services import AccountError, add_address
 from ..addresses import saved_address_data
 from ..cart.services import review_cart
 from ..cart.session import current_cart
-from ..clock import to_wita
 from ..extensions import db
-from ..mail import send_mail
+from ..i18n import current_language
 from ..numbers import whole_number
 from ..orders.fulfilment import STATUS_LABELS
+from ..orders.links import access_token_hash, order_link_token
 from ..orders.models import Order, OrderLine, VillageOrder
-from ..orders.services import access_token_hash, order_link_token
 from ..payments.stripe_gateway import (SESSION_MINUTES, PaymentGatewayError, SessionClosed,
                                        checkout_session_for, stripe_enabled)
+from ..unit_of_work import unit_of_work
 from ..urls import external_url
 from .forms import CheckoutForm
 from .services import CheckoutError, place_order
@@ -133,56 +132,39 @@ def _place(form, cart, address):
     expected = whole_number(form.expected_total.data)
     key = _clean_key(form.idempotency_key.data) or secrets.token_hex(16)
     try:
-        placed = place_order(
-            cart=cart, user_id=current_user.id if current_user.is_authenticated else None,
-            address=address, email=form.email.data.lower(), payment_method=method,
-            idempotency_key=key, expected_total_idr=-1 if expected is None else expected,
-            hold_minutes=hold)
-    except CheckoutError as exc:
-        db.session.rollback()
+        with unit_of_work():
+            placed = place_order(
+                cart=cart, user_id=current_user.id if current_user.is_authenticated else None,
+                address=address, email=form.email.data.lower(), payment_method=method,
+                idempotency_key=key, expected_total_idr=-1 if expected is None else expected,
+                hold_minutes=hold, lang=current_language())
+            if placed.created and form.save_address.data and current_user.is_authenticated:
+                _save_address(address)
+    except (CheckoutError, IntegrityError) as exc:
         # The same checkout sent twice: the other submit may have placed it a moment ago.
         repeat = _to_order(key)
         if repeat is not None:
             return repeat
+        if isinstance(exc, IntegrityError):
+            raise
         form.form_errors.append(str(exc))
         return None
-    if placed.created and form.save_address.data and current_user.is_authenticated:
-        try:
-            add_address(current_user, address)
-        except AccountError as exc:  # the address book is full: the order matters more
-            flash(str(exc), "warning")
-    db.session.commit()
     order, token = placed.order, placed.access_token
     tokens = session.get(SESSION_KEY, {})
     tokens[order.number] = token
     session[SESSION_KEY] = tokens
-    if placed.created:
-        _send_confirmation(order, token)
     if method == "stripe" and order.status == "awaiting_payment":
         return redirect(url_for("checkout.pay", number=order.number, kunci=token), code=303)
     return redirect(url_for("checkout.order", number=order.number, kunci=token), code=303)
 
 
-def _send_confirmation(order, token):
-    link = external_url("checkout.order", number=order.number, kunci=token)
-    lines = _order_lines(order)
-    body = [f"Halo {order.name},", "", f"Terima kasih. Pesanan {order.number} sudah kami terima.", ""]
-    for village_order, items in lines:
-        body.append(f"Paket dari {village_order.village_name} (ongkir Rp {village_order.shipping_idr:,}):".replace(",", "."))
-        for line in items:
-            body.append(f"  {line.quantity} x {line.name} — Rp {line.total_idr:,}".replace(",", "."))
-    body += ["", f"Total: Rp {order.total_idr:,}".replace(",", "."), ""]
-    if order.payment_method == "bank_transfer":
-        cfg = current_app.config
-        body += [f"Silakan transfer Rp {order.total_idr:,}".replace(",", ".") +
-                 f" ke {cfg['BANK_NAME']} {cfg['BANK_ACCOUNT_NUMBER']} a.n. {cfg['BANK_ACCOUNT_HOLDER']},",
-                 f"dengan berita: {order.number}. Pesanan menunggu pembayaran sampai "
-                 f"{to_wita(order.expires_at):%d-%m-%Y %H:%M} WITA.", ""]
-    body += ["Lihat status pesanan Anda:", link]
+def _save_address(address):
+    """Keep the address for next time, unless the address book is full: the order matters more
+    (``add_address`` refuses before it adds anything)."""
     try:
-        send_mail([order.email], f"Pesanan {order.number}", "\n".join(body))
-    except (OSError, smtplib.SMTPException) as exc:
-        current_app.logger.error("confirmation mail for %s failed: %s", order.number, exc)
+        add_address(current_user, address)
+    except AccountError as exc:
+        flash(str(exc), "warning")
 
 
 def _order_lines(order):
@@ -221,17 +203,15 @@ def pay(number):
         select(OrderLine).join(VillageOrder, VillageOrder.id == OrderLine.village_order_id)
         .where(VillageOrder.order_id == order.id).order_by(OrderLine.id)).all()
     try:
-        stripe_session = checkout_session_for(
-            order, lines,
-            success_url=external_url("checkout.order", number=number, kunci=token, stripe="success"),
-            cancel_url=external_url("checkout.order", number=number, kunci=token, stripe="cancel"))
+        with unit_of_work():
+            stripe_session = checkout_session_for(
+                order, lines,
+                success_url=external_url("checkout.order", number=number, kunci=token, stripe="success"),
+                cancel_url=external_url("checkout.order", number=number, kunci=token, stripe="cancel"))
     except SessionClosed:
-        db.session.rollback()
         flash(_("The time to pay this order by card has ended. If you paid, the payment is being confirmed."), "warning")
         return redirect(url_for("checkout.order", number=number, kunci=token), code=303)
     except PaymentGatewayError:
-        db.session.rollback()
         flash(_("The card payment service did not answer. Your order is kept and its stock held; try again in a moment."), "warning")
         return redirect(url_for("checkout.order", number=number, kunci=token), code=303)
-    db.session.commit()
     return redirect(stripe_session.url, code=303)

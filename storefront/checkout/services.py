@@ -5,16 +5,17 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from ..addresses import address_problem
 from ..cart.models import CartItem
 from ..cart.services import review_cart
-from ..catalog.models import CODE_ALPHABET, Product
 from ..clock import now_utc, today_wita
 from ..extensions import db
+from ..orders.links import access_token_hash, order_link_token
 from ..orders.models import Order, OrderEvent, OrderLine, VillageOrder
-from ..orders.services import access_token_hash, announce_to_villages, order_link_token
+from ..orders.notices import tell_buyer_order_placed
+from ..orders.services import announce_to_villages
+from ..products.models import CODE_ALPHABET, Product
 from .shipping import quote_parcels
 
 
@@ -44,12 +45,15 @@ def new_order_number(today):
 
 
 def place_order(*, cart, user_id, address, email, payment_method, idempotency_key,
-                expected_total_idr, hold_minutes):
-    """Turn the cart into an order: Order -> one VillageOrder per village -> snapshot lines.
+                expected_total_idr, hold_minutes, lang="id"):
+    """Turn the cart into an order: Order -> one VillageOrder per village -> snapshot lines,
+    and the buyer's confirmation in the outbox (in ``lang``, the language they shop in).
 
     Re-checks the listing rule, prices and stock from the database; reserves stock with
     conditional UPDATEs (never read-then-write); the same ``idempotency_key`` returns the
-    order the first call made. The caller commits.
+    order the first call made. Two submits of one checkout at the very same moment: the second
+    gets an ``IntegrityError`` from the unique key, and its caller finds the first one's order
+    once its unit of work has rolled back. The caller commits.
     """
     existing = _by_key(idempotency_key)
     if existing is not None:
@@ -80,10 +84,8 @@ def place_order(*, cart, user_id, address, email, payment_method, idempotency_ke
         taken = db.session.execute(
             update(Product).where(Product.id == line.product.id, Product.stock >= line.item.quantity)
             .values(stock=Product.stock - line.item.quantity))
-        if taken.rowcount != 1:
-            sold_out = SoldOut.of(line.product)
-            db.session.rollback()
-            raise sold_out
+        if taken.rowcount != 1:  # the caller's unit of work gives back what was reserved
+            raise SoldOut.of(line.product)
 
     token = order_link_token(idempotency_key)
     now = now_utc()
@@ -93,17 +95,9 @@ def place_order(*, cart, user_id, address, email, payment_method, idempotency_ke
         status="awaiting_payment", subtotal_idr=subtotal, shipping_idr=shipping,
         total_idr=subtotal + shipping,
         expires_at=now + timedelta(minutes=hold_minutes) if hold_minutes else None,
-        **address)
+        lang=lang, **address)
     db.session.add(order)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # The same checkout was submitted twice at once: the other request made the order.
-        db.session.rollback()
-        existing = _by_key(idempotency_key)
-        if existing is None:
-            raise
-        return PlacedOrder(existing, order_link_token(idempotency_key), False)
+    db.session.flush()
     for parcel in parcels:
         village_order = VillageOrder(
             order_id=order.id, village_id=parcel.village.id, village_name=parcel.village.name,
@@ -122,6 +116,7 @@ def place_order(*, cart, user_id, address, email, payment_method, idempotency_ke
                               actor_name=email[:160], reason=f"placed ({payment_method})"))
     db.session.execute(CartItem.__table__.delete().where(CartItem.cart_id == cart.id))
     db.session.flush()
+    tell_buyer_order_placed(order)
     if payment_method == "cod":
         announce_to_villages(order.id)  # nothing to wait for: the villages can start now
     return PlacedOrder(order, token, True)

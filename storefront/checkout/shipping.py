@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..indonesia import regions
-from ..payments.models import ShippingRate
+from .models import ShippingRate
 
 
 @dataclass
@@ -61,3 +61,11 @@ def quote_parcels(view, regency_code):
         zone = zone_for(village, regency_code)
         parcels.append(Parcel(village, lines, grams, kg, zone, kg * table[zone]))
     return parcels
+
+
+def set_rates(rates_per_kg):
+    """The office sets the rate per kilogram of each zone (``{zone: whole rupiah}``)."""
+    for rate in db.session.scalars(select(ShippingRate)):
+        if rate.zone in rates_per_kg:
+            rate.rate_per_kg_idr = rates_per_kg[rate.zone]
+    db.session.flush()

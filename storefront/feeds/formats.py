@@ -1,6 +1,6 @@
 """The three shapes of a village's order feed, built from the same parcel documents.
 
-Every item is ``outbox.events.parcel_document`` (what the village's webhooks and e-mails say),
+Every item is ``orders.notices.parcel_document`` (what the village's webhooks and e-mails say),
 so the Atom entry, the JSON Feed item and the CSV rows of a parcel never disagree. Text is
 fixed Indonesian: a feed is read by programs and spreadsheets, not in the visitor's language.
 """

@@ -19,8 +19,8 @@ from ..clock import as_utc, to_wita
 from ..extensions import db
 from ..numbers import whole_number
 from ..orders.models import Order, VillageOrder
+from ..orders.notices import parcel_document
 from ..orders.village_view import village_parcels_query
-from ..outbox.events import parcel_document
 from ..urls import external_url
 from ..villages.models import Village
 from . import formats

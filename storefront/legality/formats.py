@@ -1,4 +1,4 @@
-"""Loose checks of certificate numbers (DOMAIN.md), and their printed form.
+"""Loose checks of certificate numbers (docs/domain.md), and their printed form.
 
 Loose on purpose: where the public sources disagree (BPOM 12 or 15 digits, halal 14-20
 digits) every variant is accepted, so a real-looking number is never turned away.

@@ -36,7 +36,3 @@ class ReasonForm(ShopForm):
     reason = TextAreaField(_l("Reason (the village will see it)"), validators=[
         DataRequired(_l("Give the reason, so the village knows what to fix.")),
         Length(max=2000, message=_l("Keep the reason under 2,000 characters."))])
-
-
-class ConfirmForm(ShopForm):
-    """A button that changes something: only the CSRF token."""

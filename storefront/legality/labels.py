@@ -1,15 +1,21 @@
-"""Printable sheets of QR labels, one per product, pointing at ``/verifikasi/<code>``."""
-from flask import render_template
+"""QR labels: each product's code points at its public legality page, ``/verifikasi/<code>``, on
+the shop's public address (``PUBLIC_URL``), for packaging, shop shelves and printed sheets."""
+import segno
 from sqlalchemy import select
 
-from ..catalog.models import Product
 from ..extensions import db
-from .routes import qr_svg_inline
+from ..products.models import Product
+from ..urls import external_url
 
 
-def label_sheet(village):
-    """An A4-printable page of labels for all of ``village``'s products."""
+def proof_qr(product):
+    """The QR code (a segno object) of ``product``'s proof page."""
+    return segno.make(external_url("legality.proof", code=product.verification_code), error="m")
+
+
+def label_rows(village):
+    """``(product, inline SVG)`` for every product of ``village``, by name: one label each."""
     products = db.session.scalars(
         select(Product).where(Product.village_id == village.id).order_by(Product.name)).all()
-    labels = [(product, qr_svg_inline(product)) for product in products]
-    return render_template("legality/labels.html", village=village, labels=labels)
+    return [(product, proof_qr(product).svg_inline(scale=3, border=2, omitsize=False))
+            for product in products]

@@ -1,6 +1,7 @@
 """Legality papers (certificates) and the audit trail of their status."""
-from sqlalchemy import (Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index,
-                        Integer, String, Table, Text, UniqueConstraint)
+from sqlalchemy import (CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer, String, Table,
+                        Text, UniqueConstraint, and_, or_)
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -67,9 +68,17 @@ class Certificate(db.Model):
         back_populates="certificate", cascade="all, delete-orphan",
     )
 
+    @hybrid_method
     def is_current(self, on):
-        """Mirror of the query rule, for objects already loaded."""
+        """Whether the paper counts on date ``on`` (WITA): verified, and its expiry empty or not
+        before that day. One definition for loaded papers and, below, for SQL (the listing rule),
+        so the two cannot disagree (tests/test_listing_rule.py checks every case)."""
         return self.status == "verified" and (self.expires_on is None or self.expires_on >= on)
+
+    @is_current.inplace.expression
+    @classmethod
+    def _is_current_expression(cls, on):
+        return and_(cls.status == "verified", or_(cls.expires_on.is_(None), cls.expires_on >= on))
 
     def __repr__(self):
         return f"<Certificate {self.kind} {self.number} {self.status}>"
@@ -129,17 +138,3 @@ class ExpiryReminder(db.Model):
     #: The expiry date the reminder was about: a renewed paper gets its reminders again.
     expires_on = mapped_column(Date, nullable=False)
     sent_at = mapped_column(DateTime(timezone=True), default=now_utc)
-
-
-class ListingState(db.Model):
-    """Whether a product was sellable when ``flask legality remind`` last looked.
-
-    Lets the office be told once about each product that became hidden.
-    """
-
-    __tablename__ = "listing_states"
-
-    product_id: Mapped[int] = mapped_column(
-        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
-    sellable: Mapped[bool] = mapped_column(Boolean)
-    changed_at = mapped_column(DateTime(timezone=True), default=now_utc)

@@ -1,7 +1,7 @@
 """Which current papers stand behind each product, for pages and feeds.
 
 Two queries for any number of products: the current papers of their villages, then which
-products those papers list. What "current" means comes from ``rules.certificate_current``.
+products those papers list. What "current" means comes from ``Certificate.is_current``.
 """
 from collections import defaultdict
 
@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from ..extensions import db
 from .models import BADGE_KINDS, FOOD_PERMIT_KINDS, Certificate, certificate_products
-from .rules import certificate_current
 
 #: kind -> (label, issuing body, where a buyer can check the number).
 KIND_INFO = {
@@ -53,7 +52,7 @@ def papers_by_product(products, on):
         return {}
     certificates = db.session.scalars(
         select(Certificate).where(
-            Certificate.village_id.in_(village_ids), certificate_current(on))
+            Certificate.village_id.in_(village_ids), Certificate.is_current(on))
     ).all()
     by_id = {c.id: c for c in certificates}
     listed = defaultdict(set)  # certificate id -> product ids it lists
@@ -90,7 +89,7 @@ def village_wide_papers(village_id, on):
     """A village's current papers that name the group, not a product (NIB, trademarks)."""
     stmt = (
         select(Certificate)
-        .where(Certificate.village_id == village_id, certificate_current(on),
+        .where(Certificate.village_id == village_id, Certificate.is_current(on),
                Certificate.kind.in_(("nib", "trademark", "geographical_indication")))
         .order_by(Certificate.kind, Certificate.number)
     )

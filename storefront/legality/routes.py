@@ -1,18 +1,17 @@
 """Public proof of legality (``/verifikasi/<code>``, QR labels) and the private scans."""
 import io
 
-import segno
 from flask import Blueprint, abort, make_response, render_template, send_from_directory
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..access import may_see_village_papers
-from ..catalog.models import Product
-from ..catalog.sellable import explain_listing
 from ..clock import today_wita
 from ..extensions import db
-from ..urls import external_url
+from ..listing.rule import explain_listing
+from ..products.models import Product
 from ..villages.models import Village
+from .labels import proof_qr
 from .models import Certificate, CertificateScan
 from .papers import issuer, paper_state, papers_for_proof
 from .scans import scan_root
@@ -44,22 +43,12 @@ def proof(code):
     )
 
 
-def _qr(product):
-    return segno.make(external_url("legality.proof", code=product.verification_code),
-                      error="m")
-
-
-def qr_svg_inline(product, scale=3):
-    """The QR code as inline SVG markup, for printable label sheets."""
-    return _qr(product).svg_inline(scale=scale, border=2, omitsize=False)
-
-
 @bp.get("/verifikasi/<code>/label.svg")
 def label_svg(code):
     """A QR code (SVG) that opens the product's proof page, for packaging and shop shelves."""
     product = product_by_code(code)
     out = io.BytesIO()
-    _qr(product).save(out, kind="svg", scale=8, border=4,
+    proof_qr(product).save(out, kind="svg", scale=8, border=4,
                       title=f"{product.name} — {product.verification_code}")
     response = make_response(out.getvalue())
     response.mimetype = "image/svg+xml"

@@ -9,9 +9,9 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from ..catalog.models import Product
 from ..clock import now_utc, today_wita
 from ..extensions import db
+from ..products.models import Product
 from .formats import NumberFormatError, normalise_number
 from .models import KINDS, VILLAGE_WIDE_KINDS, Certificate, CertificateEvent, CertificateScan
 from .scans import store_scan

@@ -6,7 +6,7 @@ from wtforms.validators import AnyOf, Length, Optional, Regexp
 from ..forms import ShopForm
 from ..orders.models import PARCEL_STATUSES
 
-#: Couriers that pick up in NTT (DOMAIN.md).
+#: Couriers that pick up in NTT (docs/domain.md).
 COURIERS = ("JNE", "J&T Express", "POS Indonesia", "TIKI", "SiCepat")
 
 

@@ -6,14 +6,13 @@ audit row and queues the village's order events in the same transaction.
 """
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from ..clock import now_utc
 from ..extensions import db
-from ..outbox.events import record_parcel_event
 from .models import Order, OrderEvent, OrderLine, VillageOrder
+from .notices import record_parcel_event
 from .services import OrderError, release_lines
 
 VILLAGE, OFFICE = "village", "office"
@@ -96,8 +95,7 @@ def change_parcel(village_order_id, change, *, side, actor_name, village_id=None
         values["delivered_at"] = now_utc()
     moved = db.session.execute(update(VillageOrder).where(
         VillageOrder.id == parcel.id, VillageOrder.status == frm).values(**values))
-    if moved.rowcount != 1:
-        db.session.rollback()
+    if moved.rowcount != 1:  # the caller's unit of work rolls back
         raise OrderError(_("Someone else changed this parcel a moment ago. Look at it again."))
     db.session.add(OrderEvent(order_id=order.id, village_order_id=parcel.id, from_status=frm,
                               to_status=to, actor_name=actor_name[:160], reason=reason[:500]))

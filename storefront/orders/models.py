@@ -1,6 +1,5 @@
 """Orders: Order -> one VillageOrder per village (its own parcel) -> lines that snapshot the goods."""
-from sqlalchemy import (CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -48,6 +47,8 @@ class Order(db.Model):
     postal_code: Mapped[str] = mapped_column(String(5))
     street: Mapped[str] = mapped_column(Text)
     payment_method: Mapped[str] = mapped_column(String(20))
+    #: ``id`` or ``en``: the language the buyer shopped in; the order's mails are written in it.
+    lang: Mapped[str] = mapped_column(String(2), default="id")
     status: Mapped[str] = mapped_column(String(20), default="awaiting_payment")
     #: Set when the office must look before anything ships (e.g. papers lapsed during payment).
     hold_reason: Mapped[str | None] = mapped_column(Text)

@@ -3,35 +3,17 @@
 Status moves are conditional UPDATEs (``... WHERE status = 'awaiting_payment'``), so two
 workers, webhooks or clicks racing each other change an order once, and stock is released once.
 """
-import base64
-import hashlib
-import hmac
-
-from flask import current_app
 from sqlalchemy import select, update
 
-from ..catalog.models import Product
 from ..clock import now_utc
 from ..extensions import db
+from ..products.models import Product
 from .models import Order, OrderEvent, OrderLine, VillageOrder
+from .notices import record_parcel_event, tell_buyer_payment_received
 
 
 class OrderError(ValueError):
     """An order action that cannot be carried out; the message is for the user."""
-
-
-def access_token_hash(token):
-    return hashlib.sha256((token or "").encode()).hexdigest()
-
-
-def order_link_token(idempotency_key):
-    """The private link's token, derived from the checkout's idempotency key with the app's
-    secret, so every submit of one checkout (double click, retry, back button) can open the
-    order, not only the one whose answer the browser kept."""
-    secret = current_app.secret_key
-    secret = secret.encode() if isinstance(secret, str) else secret
-    digest = hmac.new(secret, b"order-link\0" + idempotency_key.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:24]).decode()
 
 
 def _move(order_id, from_status, to_status, actor_name, reason="", **values):
@@ -69,22 +51,23 @@ def release_lines(lines):
 
 
 def mark_paid(order_id, actor_name, reason="", hold_reason=None):
-    """Record payment once; True if this call did it."""
+    """Record payment once, tell the buyer, and (unless the order is held) the villages; True
+    if this call did it."""
     values = {"paid_at": now_utc()}
     if hold_reason:
         values["hold_reason"] = hold_reason
     moved = _move(order_id, "awaiting_payment", "paid", actor_name, reason, **values)
     db.session.flush()
-    if moved and not hold_reason:
-        announce_to_villages(order_id)
+    if moved:
+        tell_buyer_payment_received(db.session.get(Order, order_id))
+        if not hold_reason:
+            announce_to_villages(order_id)
     return moved
 
 
 def announce_to_villages(order_id):
     """Each village learns of its parcel (e-mail, webhook): when the order is paid (or the
     office released its hold), or at once for cash on delivery. Part of the caller's transaction."""
-    from ..outbox.events import record_parcel_event  # the outbox builds on orders
-
     for parcel_id in db.session.scalars(select(VillageOrder.id).where(
             VillageOrder.order_id == order_id).order_by(VillageOrder.id)):
         record_parcel_event("order.paid", parcel_id)
@@ -109,18 +92,14 @@ def cancel_unpaid_order(order_id, actor_name, reason=""):
 
 
 def expire_unpaid_orders(now=None):
-    """End every unpaid order whose hold ran out; returns their numbers."""
+    """End every unpaid order whose hold ran out; returns their numbers. Each end is a
+    conditional move, so a second run at once (another worker) ends each order once."""
     now = now or now_utc()
     due = db.session.execute(
         select(Order.id, Order.number).where(
             Order.status == "awaiting_payment", Order.expires_at.is_not(None), Order.expires_at < now)
     ).all()
-    done = []
-    for order_id, number in due:
-        if expire_order(order_id, "system", "payment time ran out"):
-            done.append(number)
-        db.session.commit()
-    return done
+    return [number for order_id, number in due if expire_order(order_id, "system", "payment time ran out")]
 
 
 def release_hold(order_id, actor_name, note=""):

@@ -1,7 +1,7 @@
 """The outbox: what must reach a village (webhook calls, e-mails), written in the same
 transaction as the change it reports and delivered later by ``flask outbox work``."""
-from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc

@@ -1,14 +1,13 @@
 """Outbox verbs for a village: its webhook address and secret, its delivery log, resending.
 
-Each verb takes the member's ``village_id`` and touches that village's rows only; each commits
-its own (single) transaction.
+Each verb takes the member's ``village_id`` and touches that village's rows only; the caller
+commits.
 """
 from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..clock import now_utc
@@ -108,11 +107,7 @@ def save_webhook(village_id, url):
         update(OutboxMessage).where(OutboxMessage.village_id == village_id, OutboxMessage.channel == "webhook",
                                     OutboxMessage.status == "pending")
         .values(target=url).execution_options(synchronize_session=False))
-    try:
-        db.session.commit()
-    except IntegrityError:  # another member registered one at the same moment
-        db.session.rollback()
-        raise WebhookError(_("Someone else changed the webhook just now. Please try again.")) from None
+    db.session.flush()  # two members registering at the same moment: the second gets IntegrityError
     return webhook
 
 
@@ -127,7 +122,6 @@ def deactivate_webhook(village_id):
                                     OutboxMessage.status == "pending")
         .values(status="failed", last_error="the village's webhook is turned off")
         .execution_options(synchronize_session=False))
-    db.session.commit()
     return turned_off == 1
 
 
@@ -137,7 +131,7 @@ def rotate_webhook_secret(village_id):
     if webhook is None:
         raise WebhookError(_("Register an address first."))
     webhook.secret = new_secret()
-    db.session.commit()
+    db.session.flush()
     return webhook.secret
 
 
@@ -171,7 +165,6 @@ def resend_delivery(village_id, message_id, now=None):
     if message.channel == "webhook":
         webhook = village_webhook(village_id)
         if webhook is None or not webhook.active:
-            db.session.rollback()
             raise WebhookError(_("Turn the webhook on (save its address) before sending again."))
         values["target"] = webhook.url
     stmt = update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.village_id == village_id)
@@ -180,5 +173,4 @@ def resend_delivery(village_id, message_id, now=None):
         values.update(status="pending", locked_until=None)
         stmt = stmt.where(OutboxMessage.status == message.status)
     db.session.execute(stmt.values(**values).execution_options(synchronize_session=False))
-    db.session.commit()
     return message.event_id

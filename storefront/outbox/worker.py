@@ -11,7 +11,6 @@ jitter) until 24 hours after the event; then the message is ``failed`` and stays
 village's delivery log, from where it can be sent again by hand.
 """
 import http.client
-import importlib
 import json
 import logging
 import random
@@ -29,6 +28,7 @@ from sqlalchemy import or_, select, update
 from ..clock import as_utc, now_utc
 from ..extensions import db
 from ..mail import send_mail
+from ..unit_of_work import unit_of_work
 from .addresses import DestinationRefused, PinnedHTTPConnection, PinnedHTTPSConnection, resolve_destination
 from .models import OutboxAttempt, OutboxMessage, VillageWebhook
 from .services import http_allowed
@@ -107,7 +107,7 @@ def claim_next(now=None, lease=LEASE):
         stmt = stmt.limit(1).with_for_update(skip_locked=True)
     else:
         stmt = stmt.limit(10)
-    try:
+    with unit_of_work():
         for message_id in db.session.scalars(stmt).all():
             token = now + lease
             claimed = db.session.execute(
@@ -115,12 +115,7 @@ def claim_next(now=None, lease=LEASE):
                 .values(locked_until=token, attempts=OutboxMessage.attempts + 1)
                 .execution_options(synchronize_session=False))
             if claimed.rowcount == 1:
-                db.session.commit()
                 return message_id, token
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return None
 
 
@@ -191,8 +186,10 @@ def _deliver_webhook(message, secret):
 
 def _deliver_email(message):
     content = json.loads(message["payload"])
+    # "body": the plain text of mails queued before mails had templates (and an HTML part).
+    text = content.get("text", content.get("body", ""))
     try:
-        sent = send_mail([message["target"]], content["subject"], content["body"],
+        sent = send_mail([message["target"]], content["subject"], text, html=content.get("html"),
                          message_id=message["event_id"])
     except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors
         return Outcome(False, error=f"{type(exc).__name__}: {exc}")
@@ -211,7 +208,6 @@ def _load(message_id):
         webhook = db.session.scalars(select(VillageWebhook).where(
             VillageWebhook.village_id == message.village_id)).one_or_none()
         secret = webhook.secret if webhook is not None and webhook.active else None
-    db.session.commit()
     return values, secret
 
 
@@ -232,15 +228,16 @@ def _record(message, token, outcome, started, duration_ms, now):
     kept = db.session.execute(
         update(OutboxMessage).where(OutboxMessage.id == message["id"], OutboxMessage.locked_until == token)
         .values(**values).execution_options(synchronize_session=False))
-    db.session.commit()
     if kept.rowcount != 1:
         log.warning("outbox message %s: lease lost before the outcome was recorded", message["id"])
     return values.get("status", "pending")
 
 
 def deliver_message(message_id, token, now=None):
-    """Send one claimed message and record the outcome; returns its status afterwards."""
-    message, secret = _load(message_id)
+    """Send one claimed message and record the outcome; returns its status afterwards. Reading
+    it and recording the outcome are two short units of work, with the sending between them."""
+    with unit_of_work():
+        message, secret = _load(message_id)
     started = now or now_utc()
     clock = time.monotonic()
     if message["channel"] == "webhook":
@@ -251,7 +248,8 @@ def deliver_message(message_id, token, now=None):
     else:
         outcome = _deliver_email(message)
     duration_ms = int((time.monotonic() - clock) * 1000)
-    status = _record(message, token, outcome, started, duration_ms, now or now_utc())
+    with unit_of_work():
+        status = _record(message, token, outcome, started, duration_ms, now or now_utc())
     log.info("outbox %s %s %s -> %s: %s", message["event_id"], message["channel"], message["target"],
              outcome.status_code or "-", status)
     return status
@@ -276,24 +274,16 @@ def deliver_due(now=None, lease=LEASE, limit=None, should_stop=None):
 
 # --- housekeeping ---------------------------------------------------------------------------------
 
-def housekeeping():
-    """Jobs that would otherwise need cron: end unpaid orders whose time ran out, and flag paid
-    parcels not accepted in time (when that module exists). Errors are logged, never raised."""
-    jobs = [("storefront.orders.services", "expire_unpaid_orders"),
-            ("storefront.orders.deadlines", "flag_overdue_parcels")]
-    for module_name, function_name in jobs:
+def housekeeping(jobs=None):
+    """Run the app's housekeeping jobs (``storefront/jobs.py``, registered by ``create_app``),
+    each in a unit of work of its own. Errors are logged, never raised: the worker must keep
+    delivering."""
+    for job in current_app.extensions["housekeeping_jobs"] if jobs is None else jobs:
         try:
-            job = getattr(importlib.import_module(module_name), function_name, None)
-        except ImportError:
-            job = None
-        if job is None:
-            continue
-        try:
-            job()
-            db.session.commit()
-        except Exception:  # noqa: BLE001  (the worker must keep delivering)
-            db.session.rollback()
-            log.exception("housekeeping job %s failed", function_name)
+            with unit_of_work():
+                job()
+        except Exception:  # noqa: BLE001
+            log.exception("housekeeping job %s failed", job.__name__)
 
 
 # --- the long-running worker ----------------------------------------------------------------------
@@ -347,8 +337,7 @@ class Worker:
                 if self._housekeeping_due():
                     housekeeping()
                 done = deliver_due(lease=self.lease, should_stop=lambda: self.stopping)
-            except Exception:  # noqa: BLE001
-                db.session.rollback()
+            except Exception:  # noqa: BLE001  (each unit of work rolled back its own)
                 log.exception("outbox worker: error, retrying in %s s", self.poll)
                 done = {}
             if done:

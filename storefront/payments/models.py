@@ -1,25 +1,9 @@
-"""Shipping rates set by the office, and the Stripe events already handled."""
-from sqlalchemy import (BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, and_,
-                        literal_column)
+"""The Stripe events already handled."""
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, and_, literal_column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import now_utc
 from ..extensions import db
-
-ZONES = ("same_regency", "ntt", "indonesia")
-
-
-class ShippingRate(db.Model):
-    __tablename__ = "shipping_rates"
-    __table_args__ = (
-        CheckConstraint("rate_per_kg_idr >= 0", name="rate_per_kg_idr_not_negative"),
-        CheckConstraint("zone IN ('same_regency', 'ntt', 'indonesia')", name="zone_known"),
-    )
-
-    #: ``same_regency``, ``ntt`` (elsewhere in NTT) or ``indonesia`` (elsewhere).
-    zone: Mapped[str] = mapped_column(String(20), primary_key=True)
-    rate_per_kg_idr: Mapped[int] = mapped_column(Integer)
-    updated_at = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
 
 
 class StripeEvent(db.Model):

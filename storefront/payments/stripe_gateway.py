@@ -13,15 +13,14 @@ import stripe
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
-from ..catalog.models import Product
-from ..catalog.sellable import sellable_product_ids
 from ..clock import as_utc, now_utc
 from ..extensions import db
+from ..listing.rule import sellable_product_ids
 from ..money import to_stripe_amount
 from ..orders.models import Order, OrderLine, VillageOrder
 from ..orders.services import cancel_unpaid_order, expire_order, mark_paid
+from ..products.models import Product
 from .models import NEEDS_OFFICE, StripeEvent
 
 #: Stripe's shortest Checkout Session lifetime; stock is held for as long.
@@ -215,7 +214,9 @@ def handle_event(event):
     """Apply one verified event, once. Returns a short description for the log/response.
 
     An event that does not fully match the order it names is stored with its reasons and
-    logged, and changes nothing (see ``refusals_for``)."""
+    logged, and changes nothing (see ``refusals_for``). An event seen before raises
+    ``IntegrityError`` at the flush of its record: the caller's unit of work rolls back and
+    answers "duplicate". The caller commits."""
     kind = event["type"]
     session_object = event["data"]["object"]
     record = StripeEvent(id=event["id"], type=kind)
@@ -224,18 +225,12 @@ def handle_event(event):
         record.amount_total = _whole(session_object.get("amount_total"))
         record.currency = _text(session_object.get("currency"), 3)
         record.payment_status = _text(session_object.get("payment_status"), 30)
-    try:
-        db.session.add(record)
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        return "duplicate"
+    db.session.add(record)
+    db.session.flush()
     if kind not in SESSION_EVENTS:
-        db.session.commit()
         return "ignored"
     order = _order_for(session_object)
     if order is None:
-        db.session.commit()
         return "no matching order"
     record.order_id = order.id
     refused = refusals_for(order, session_object, kind)
@@ -246,7 +241,6 @@ def handle_event(event):
             "payment %s. Stored for the office; the order is unchanged.",
             record.id, kind, order.number, record.refusal, record.session_id, record.amount_total,
             record.currency, record.payment_status)
-        db.session.commit()
         return f"refused: {record.refusal}"
     actor = "Stripe"
     if kind in PAYMENT_EVENTS:
@@ -269,7 +263,6 @@ def handle_event(event):
         result = "cancelled" if cancel_unpaid_order(order.id, actor, kind) else "already settled"
     else:  # checkout.session.expired
         result = "expired" if expire_order(order.id, actor, kind) else "already settled"
-    db.session.commit()
     return result
 
 

@@ -4,11 +4,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..access import member_required
-from ..extensions import db
 from ..feeds.forms import RotateFeedTokenForm
 from ..feeds.services import rotate_feed_token
+from ..unit_of_work import unit_of_work
 from ..urls import external_url
-from .routes import _village, bp
+from .blueprint import bp, own_village
 
 FEED_FORMATS = (("atom", "feeds.orders_atom"), ("json", "feeds.orders_json"), ("csv", "feeds.orders_csv"))
 
@@ -17,7 +17,7 @@ FEED_FORMATS = (("atom", "feeds.orders_atom"), ("json", "feeds.orders_json"), ("
 @member_required
 def feeds():
     """The three feed addresses (when there are any), what they are for, and how to renew them."""
-    village = _village()
+    village = own_village()
     links = ({kind: external_url(endpoint, token=village.feed_token)
               for kind, endpoint in FEED_FORMATS} if village.feed_token else None)
     response = render_template("portal/feeds.html", village=village, links=links,
@@ -34,9 +34,9 @@ def rotate_feed_token_view():
     if not form.validate_on_submit():
         flash(_("The form expired. Please try again."), "warning")
         return redirect(url_for("portal.feeds"), code=303)
-    had_links = _village().feed_token is not None
-    rotate_feed_token(current_user.village_id)
-    db.session.commit()
+    had_links = own_village().feed_token is not None
+    with unit_of_work():
+        rotate_feed_token(current_user.village_id)
     if had_links:
         flash(_("New feed addresses are ready. The old addresses no longer work: update every "
                 "program or spreadsheet that used them."), "success")

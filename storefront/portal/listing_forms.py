@@ -7,9 +7,9 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, String
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import TextInput
 
-from ..catalog.listings import MAX_PHOTOS, ProductData
 from ..forms import ShopForm
 from ..numbers import whole_number
+from ..products.listings import MAX_PHOTOS, ProductData
 
 #: Whole numbers as people type them: ``85000``, ``85.000``, ``85,000``, ``Rp 85.000``.
 _GROUPED = re.compile(r"^\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*$")

@@ -4,24 +4,25 @@ List them with what keeps each one hidden, add new ones, change them, add and re
 Papers are never edited here: where one is missing the pages link to the paper flow.
 """
 from flask import abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..access import member_required
 from ..catalog.browse import all_categories
-from ..catalog.listings import (ListingError, PhotoError, StockChanged, clean_photo, create_product,
-                                delete_product_photo, discard_photo_files, listing_states, update_product)
-from ..catalog.models import Product
-from ..catalog.review import (ReviewError, identity, pending_revision, proposed, review_notes,
-                              withdraw_revision)
 from ..extensions import db
+from ..forms import ConfirmForm
 from ..i18n import current_language
-from ..legality.forms import ConfirmForm
+from ..listing.states import listing_states
+from ..products.listings import (ListingError, PhotoError, StockChanged, clean_photo, create_product,
+                                 delete_product_photo, update_product)
+from ..products.models import Product
+from ..products.review import (ReviewError, identity, pending_revision, proposed, review_notes,
+                               withdraw_revision)
+from ..unit_of_work import unit_of_work
+from .blueprint import bp, own_village
 from .listing_forms import EditProductForm, NewProductForm
-from .routes import _village, bp
 
 #: What each failing clause of the listing rule asks of the village.
 CLAUSE_LABELS = {
@@ -73,7 +74,7 @@ def products():
         .order_by(Product.name, Product.id)
     ).unique().all()
     states = listing_states([p.id for p in products], current_user.village_id)
-    return render_template("portal/products.html", village=_village(), products=products, states=states,
+    return render_template("portal/products.html", village=own_village(), products=products, states=states,
                            badges={p.id: _badge(p, states[p.id]) for p in products},
                            notes=review_notes(states), clause_labels=CLAUSE_LABELS)
 
@@ -98,19 +99,18 @@ def new_product():
         images = _photos(form)
         if images is not None:
             try:
-                product = create_product(village_id=current_user.village_id, data=form.product_data(),
-                                         photos=images, actor=current_user)
+                with unit_of_work():
+                    product = create_product(village_id=current_user.village_id, data=form.product_data(),
+                                             photos=images, actor=current_user)
             except ListingError as exc:
-                db.session.rollback()
                 form.form_errors.append(str(exc))
             else:
-                db.session.commit()
                 flash(_("%(name)s is saved. The office reviews every new product before it is shown; "
                         "below: what it still waits for.", name=product.name), "success")
                 return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
     status = 422 if form.is_submitted() else 200
     return render_template("portal/product_form.html", form=form, product=None, missing=None,
-                           badge=None, clause_labels=CLAUSE_LABELS, village=_village()), status
+                           badge=None, clause_labels=CLAUSE_LABELS, village=own_village()), status
 
 
 def _form_values(product, waiting):
@@ -140,18 +140,15 @@ def edit_product(product_id):
         images = _photos(form)
         if images is not None:
             try:
-                saved = update_product(product, data=form.product_data(), stock_seen=int(form.stock_seen.data),
-                                       photos=images, actor=current_user)
+                with unit_of_work():
+                    saved = update_product(product, data=form.product_data(),
+                                           stock_seen=int(form.stock_seen.data), photos=images, actor=current_user)
             except StockChanged as exc:
-                db.session.rollback()
                 form.stock.errors = [str(exc)]
                 form.stock_seen.data = str(exc.current)
             except ListingError as exc:
-                db.session.rollback()
                 form.form_errors.append(str(exc))
             else:
-                db.session.commit()
-                discard_photo_files(saved.unused_photo_keys)
                 flash(_saved_message(product, saved), "success")
                 return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
         product = _own_product(product_id)  # a failed save rolled back and expired it
@@ -163,16 +160,9 @@ def _edit_page(product, form):
     missing = listing_states([product.id], current_user.village_id)[product.id]
     waiting, refusal = review_notes([product.id])[product.id]
     return render_template("portal/product_form.html", form=form, product=product, missing=missing,
-                           badge=_badge(product, missing), clause_labels=CLAUSE_LABELS, village=_village(),
+                           badge=_badge(product, missing), clause_labels=CLAUSE_LABELS, village=own_village(),
                            waiting=waiting, proposal=proposed(waiting) if waiting else None, refusal=refusal,
                            categories={c.id: c for c in all_categories()}, confirm_form=ConfirmForm())
-
-
-def _after_change(product, saved, message):
-    db.session.commit()
-    discard_photo_files(saved.unused_photo_keys)
-    flash(message if saved.revision is None else _saved_message(product, saved), "success")
-    return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
 
 
 @bp.post("/produk/<id:product_id>/foto/<key>/hapus")
@@ -186,11 +176,12 @@ def delete_photo(product_id, key):
         flash(_("The form expired. Please try again."), "warning")
         return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
     try:
-        saved = delete_product_photo(product, key, actor=current_user)
+        with unit_of_work():
+            saved = delete_product_photo(product, key, actor=current_user)
     except ListingError:
-        db.session.rollback()
         abort(404)
-    return _after_change(product, saved, _("The photo is removed."))
+    flash(_("The photo is removed.") if saved.revision is None else _saved_message(product, saved), "success")
+    return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
 
 
 @bp.post("/produk/<id:product_id>/usulan/tarik")
@@ -202,12 +193,10 @@ def withdraw_change(product_id):
         flash(_("The form expired. Please try again."), "warning")
         return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
     try:
-        unused = withdraw_revision(product, current_user)
+        with unit_of_work():
+            withdraw_revision(product, current_user)
     except ReviewError as exc:
-        db.session.rollback()
         flash(str(exc), "warning")
         return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
-    db.session.commit()
-    discard_photo_files(unused)
     flash(_("Your proposed change is withdrawn; the product stays as the office approved it."), "success")
     return redirect(url_for("portal.edit_product", product_id=product.id), code=303)

@@ -11,14 +11,14 @@ from sqlalchemy.orm import contains_eager, selectinload
 from ..access import member_required
 from ..extensions import db
 from ..money import format_idr
-from ..orders.fulfilment import (NEEDS_ACTION, STATUS_LABELS, VILLAGE, Change, allowed_moves,
-                                 change_parcel)
+from ..orders.forms import COURIERS, ParcelForm
+from ..orders.fulfilment import NEEDS_ACTION, STATUS_LABELS, VILLAGE, Change, allowed_moves, change_parcel
 from ..orders.models import OrderEvent, VillageOrder
 from ..orders.services import OrderError
 from ..orders.village_view import village_parcels_query
 from ..payments.stripe_gateway import refund_parcel
-from ..orders.forms import COURIERS, ParcelForm
-from .routes import _village, bp
+from ..unit_of_work import unit_of_work
+from .blueprint import bp, own_village
 
 PAGE_SIZE = 50
 
@@ -38,7 +38,7 @@ def orders():
         abort(404)
     parcels = db.session.scalars(
         stmt.order_by(VillageOrder.created_at.desc(), VillageOrder.id.desc()).limit(PAGE_SIZE)).all()
-    return render_template("portal/orders.html", village=_village(), parcels=parcels, counts=counts,
+    return render_template("portal/orders.html", village=own_village(), parcels=parcels, counts=counts,
                            status=status, labels=STATUS_LABELS, needs_action=NEEDS_ACTION)
 
 
@@ -71,7 +71,7 @@ def _render(parcel, form, status):
     history = db.session.scalars(select(OrderEvent).where(OrderEvent.village_order_id == parcel.id)
                                  .order_by(OrderEvent.id)).all()
     moves = [] if parcel.order.hold_reason else allowed_moves(parcel.status, VILLAGE, parcel.order.payment_method)
-    return render_template("portal/order.html", village=_village(), parcel=parcel, order=parcel.order,
+    return render_template("portal/order.html", village=own_village(), parcel=parcel, order=parcel.order,
                            form=form, moves=moves, history=history, labels=STATUS_LABELS,
                            whatsapp=_whatsapp_link(parcel), couriers=COURIERS), status
 
@@ -88,13 +88,12 @@ def change_order(village_order_id):
     change = Change(to_status=form.to_status.data, reason=form.reason.data or "",
                     courier=form.courier.data or "", tracking_number=form.tracking_number.data or "")
     try:
-        change_parcel(parcel.id, change, side=VILLAGE, village_id=current_user.village_id,
-                      actor_name=current_user.audit_name, refund=refund_parcel)
+        with unit_of_work():
+            change_parcel(parcel.id, change, side=VILLAGE, village_id=current_user.village_id,
+                          actor_name=current_user.audit_name, refund=refund_parcel)
     except OrderError as exc:
-        db.session.rollback()
         form.form_errors.append(str(exc))
         return _render(_own_parcel(village_order_id), form, 422)
-    db.session.commit()
     flash(_("Parcel %(number)s is now %(status)s.", number=number,
             status=STATUS_LABELS[change.to_status]), "success")
     return redirect(url_for("portal.order", village_order_id=village_order_id), code=303)

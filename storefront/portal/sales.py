@@ -17,11 +17,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from ..access import member_required
-from ..catalog.models import Product
 from ..clock import WITA
 from ..extensions import db
 from ..orders.models import Order, OrderLine, VillageOrder
-from .routes import _village, bp
+from ..products.models import Product
+from .blueprint import bp, own_village
 
 #: Parcels that will not ship bring no money.
 NOT_SOLD = ("declined", "cancelled")
@@ -136,5 +136,5 @@ def sales():
     products = sales_by_product(village_id, between)
     totals = SalesRow(key="", label="", units=sum(r.units for r in months),
                       revenue_idr=sum(r.revenue_idr for r in months), parcels=sum(r.parcels for r in months))
-    return render_template("portal/sales.html", village=_village(), months=months, products=products,
+    return render_template("portal/sales.html", village=own_village(), months=months, products=products,
                            totals=totals, month=month, month_label=_month_label(month) if month else "")

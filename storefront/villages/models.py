@@ -1,6 +1,5 @@
 """A village (desa) and the producer group that sells through the shop."""
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Index, Integer, String, Text
-from sqlalchemy import false as sa_false
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Index, Integer, String, Text, false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc

@@ -6,11 +6,11 @@ from sqlalchemy.orm import selectinload
 from ..catalog import browse
 from ..catalog.caching import cached_count, cached_page
 from ..catalog.paging import count_rows, keyset_paginate, page_number
-from ..catalog.models import Product
-from ..catalog.sellable import sellable_products
 from ..clock import today_wita
 from ..extensions import db
 from ..legality.papers import issuer, village_wide_papers
+from ..listing.rule import sellable_products
+from ..products.models import Product
 from .models import Village
 from .regions import REGENCIES
 

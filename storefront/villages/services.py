@@ -28,3 +28,12 @@ def set_village_active(village, active):
     village.active = active
     db.session.flush()
     return village
+
+
+def villages_for_office():
+    """Every village, active ones first, by name."""
+    return db.session.scalars(select(Village).order_by(Village.active.desc(), Village.name)).all()
+
+
+def villages_by_name():
+    return db.session.scalars(select(Village).order_by(Village.name)).all()

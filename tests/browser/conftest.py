@@ -21,7 +21,7 @@ from .language import assert_speaks
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SHOTS = ROOT / "tests" / "screenshots"
 DEMO_PASSWORD = "desa-demo-ntt"
-#: Demo accounts (storefront/demo): the office's admin and verifier, and two village members.
+#: Demo accounts (storefront/onboarding/demo): the office's admin and verifier, and two village members.
 ADMIN, VERIFIER = "admin@demo.produkdesa-ntt.example", "verifikator@demo.produkdesa-ntt.example"
 RATOGESA, WATUBLAPI = "ratogesa@demo.produkdesa-ntt.example", "watublapi@demo.produkdesa-ntt.example"
 

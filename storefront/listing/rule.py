@@ -15,16 +15,15 @@ from sqlalchemy.orm import contains_eager
 from ..clock import today_wita
 from ..extensions import db
 from ..legality.models import FOOD_PERMIT_KINDS, Certificate, certificate_products
-from ..legality.rules import certificate_current
+from ..products.models import Category, Product
 from ..villages.models import Village
-from .models import Category, Product
 
 
 def _village_holds(kinds, on):
     return exists().where(
         Certificate.village_id == Product.village_id,
         Certificate.kind.in_(kinds),
-        certificate_current(on),
+        Certificate.is_current(on),
     )
 
 
@@ -34,7 +33,7 @@ def _covered_by(kinds, on):
         certificate_products.c.certificate_id == Certificate.id,
         Certificate.village_id == Product.village_id,
         Certificate.kind.in_(kinds),
-        certificate_current(on),
+        Certificate.is_current(on),
     )
 
 

@@ -7,20 +7,24 @@ only change with the office's approval.
 - A change to what an approved product is (name, category, description, weight, photos, the
   non-halal flag) becomes a ``ProductRevision``: the approved version stays on sale, and the
   change is applied only when the office approves it. Price, stock and the published switch are
-  the village's own and change at once (``catalog/listings.py``).
+  the village's own and change at once (``products/listings.py``).
 
 The moves are tables below; each applied move writes a ``ListingEvent`` (who, when, from, to,
 why). The verbs flush and never commit. Photo files that an approval or refusal makes useless
-are returned, for the caller to delete after its commit.
+are deleted once the caller's unit of work commits.
 """
 import json
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import joinedload
 
 from ..clock import now_utc
 from ..extensions import db
-from .models import ListingEvent, ProductPhoto, ProductRevision
+from ..media import discard_images
+from ..unit_of_work import after_commit
+from ..villages.models import Village
+from .models import ListingEvent, Product, ProductPhoto, ProductRevision
 
 #: (from, to) -> who may move a listing. Anything else is refused.
 LISTING_TRANSITIONS = {
@@ -151,21 +155,21 @@ def _end_revision(revision, to_status, actor, reason="", side="office"):
 
 
 def withdraw_revision(product, actor):
-    """The village takes back its waiting proposal; returns the photo keys it alone used."""
+    """The village takes back its waiting proposal; photos it alone used go after the commit."""
     revision = pending_revision(product.id)
     if revision is None:
         raise ReviewError(_("No change of this product is waiting for the office."))
     _end_revision(revision, "withdrawn", actor, side="village")
     kept = {photo.key for photo in product.photos}
-    return [key for key in proposed(revision)["photo_keys"] if key not in kept]
+    after_commit(discard_images, [key for key in proposed(revision)["photo_keys"] if key not in kept])
 
 
 def decide_revision(product, revision_id, to_status, actor, reason=""):
     """The office approves or refuses the proposal it looked at (``revision_id``: a newer
     proposal of the village is refused with a message, never decided unseen).
 
-    Approving applies the proposal to ``product`` (photos loaded); returns the photo keys whose
-    files are no longer used."""
+    Approving applies the proposal to ``product`` (photos loaded). Photo files no longer used
+    (the old photos, or a refused proposal's new ones) go after the commit."""
     revision = pending_revision(product.id)
     if revision is None or revision.id != revision_id:
         raise ReviewError(_("The village changed its proposal meanwhile; look at the new one before deciding."))
@@ -173,11 +177,12 @@ def decide_revision(product, revision_id, to_status, actor, reason=""):
     wanted = proposed(revision)
     current = [photo.key for photo in product.photos]
     if to_status == "rejected":
-        return [key for key in wanted["photo_keys"] if key not in current]
+        after_commit(discard_images, [key for key in wanted["photo_keys"] if key not in current])
+        return
     for field in IDENTITY_FIELDS[:-1]:
         setattr(product, field, wanted[field])
     _set_photos(product, wanted["photo_keys"])
-    return [key for key in current if key not in wanted["photo_keys"]]
+    after_commit(discard_images, [key for key in current if key not in wanted["photo_keys"]])
 
 
 def _set_photos(product, keys):
@@ -210,3 +215,24 @@ def review_label(status):
     """A review status as the office and the village read it."""
     return {"pending": _("waiting"), "approved": _("approved"), "rejected": _("not accepted"),
             "withdrawn": _("withdrawn"), "superseded": _("replaced by a newer change")}.get(status, status)
+
+
+def listings_waiting():
+    """``(product, village)`` of new listings waiting for the office, oldest first."""
+    return db.session.execute(
+        select(Product, Village).join(Village, Village.id == Product.village_id)
+        .where(Product.review_status == "pending").options(joinedload(Product.category))
+        .order_by(Product.created_at, Product.id)).all()
+
+
+def changes_waiting():
+    """``(proposal, product, village)`` of proposed changes waiting for the office, oldest first."""
+    return db.session.execute(
+        select(ProductRevision, Product, Village).join(Product, Product.id == ProductRevision.product_id)
+        .join(Village, Village.id == Product.village_id).where(ProductRevision.status == "pending")
+        .order_by(ProductRevision.created_at, ProductRevision.id)).all()
+
+
+def listing_history(product_id):
+    return db.session.scalars(select(ListingEvent).where(ListingEvent.product_id == product_id)
+                              .order_by(ListingEvent.id)).all()

@@ -2,7 +2,7 @@
 
 The verbs flush and never commit: the portal's view commits once. Papers are never touched
 here: a product is linked to its papers only through the legality flow (submit, verify), and
-whether it shows in the shop is decided by the listing rule (``catalog.sellable``) alone.
+whether it shows in the shop is decided by the listing rule (``listing.rule``) alone.
 
 Conventions a village can rely on:
 - the web address (slug) is made from the name when the product is created and then kept, so
@@ -13,8 +13,7 @@ Conventions a village can rely on:
 """
 import re
 import unicodedata
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from PIL import Image
@@ -22,15 +21,14 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..clock import now_utc, today_wita
+from ..clock import now_utc
 from ..extensions import db
 from ..images import ImageRefused, TooLarge, WrongFormat, load_image, upload_size
-from ..legality.models import FOOD_PERMIT_KINDS, Certificate, certificate_products
-from ..media import SIZES, media_root, save_image
+from ..media import SIZES, discard_images, save_image
+from ..unit_of_work import after_commit
 from ..villages.models import Village
 from .models import Category, Product, ProductPhoto, ProductRevision
 from .review import pending_revision, propose_change, proposed, resubmit_listing, submit_listing
-from .sellable import explain_listing
 
 #: Per photo: phones write 3-8 MB at 12 megapixels and 10-20 MB at 50; the shop reduces them
 #: itself. A whole save is capped by ``MAX_CONTENT_LENGTH`` (config.py) as well.
@@ -42,10 +40,6 @@ _KEEP_SIDE = max(SIZES.values())
 PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")
 SKU_PATTERN = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$")
 
-#: Clause of the listing rule -> the kinds of paper that satisfy it (``None``: not a paper).
-CLAUSE_KINDS = {"published": None, "approved": None, "village_active": None, "nib": ("nib",),
-                "food_permit": FOOD_PERMIT_KINDS, "halal": ("halal",)}
-VILLAGE_WIDE_CLAUSES = ("nib",)
 
 
 class ListingError(ValueError):
@@ -117,7 +111,7 @@ def _store_photo_files(product, images):
         for image in images:
             keys.append(save_image(image, product.slug))
     except BaseException:
-        discard_photo_files(keys)
+        discard_images(keys)
         raise
     return keys
 
@@ -135,20 +129,12 @@ def _store_photos(product, images):
             position += 1
         db.session.flush()
     except IntegrityError:
-        discard_photo_files(keys)
+        discard_images(keys)
         raise ListingError(_("Someone else changed this product's photos at the same time. Please try again.")) from None
     except BaseException:
-        discard_photo_files(keys)
+        discard_images(keys)
         raise
     return keys
-
-
-def discard_photo_files(keys):
-    """Remove the files of photos that are no longer (or were never) recorded."""
-    root = Path(media_root())
-    for key in keys:
-        for size in SIZES:
-            (root / f"{key}-{size}.jpg").unlink(missing_ok=True)
 
 
 # --- names -----------------------------------------------------------------------------------
@@ -259,12 +245,11 @@ class StockChanged(ListingError):
 @dataclass
 class Saved:
     """What ``update_product`` did: the product, and the proposal that waits for the office
-    when the change touched what an approved product is (None otherwise)."""
+    when the change touched what an approved product is (None otherwise). Photo files the
+    change made useless are deleted once it is committed."""
 
     product: Product
     revision: ProductRevision | None = None
-    #: Photo files that no record uses any more: delete them after the commit.
-    unused_photo_keys: list = field(default_factory=list)
 
 
 def update_product(product, *, data, stock_seen, photos=(), actor=None):
@@ -273,7 +258,7 @@ def update_product(product, *, data, stock_seen, photos=(), actor=None):
     ``product`` must have ``photos`` and ``category`` loaded. Price, stock and the published
     switch change at once. What the product *is* (name, category, description, weight, photos,
     non-halal) changes at once only while the office has not approved the listing yet; for an
-    approved product it becomes a proposal the office reviews (``catalog/review.py``), and the
+    approved product it becomes a proposal the office reviews (``products/review.py``), and the
     approved version stays on sale meanwhile.
 
     Stock is set to what was typed only when it still is ``stock_seen`` (what the form showed):
@@ -318,9 +303,10 @@ def update_product(product, *, data, stock_seen, photos=(), actor=None):
     try:
         revision, unused = propose_change(product, {**wanted, "photo_keys": photo_keys + new_keys}, actor)
     except BaseException:
-        discard_photo_files(new_keys)
+        discard_images(new_keys)
         raise
-    return Saved(product, revision, unused)
+    after_commit(discard_images, unused)
+    return Saved(product, revision)
 
 
 def delete_product_photo(product, photo_key, actor=None):
@@ -333,62 +319,12 @@ def delete_product_photo(product, photo_key, actor=None):
             raise ListingError(_("That photo is not one of this product's."))
         product.photos.remove(photo)
         db.session.flush()
-        return Saved(product, None, [photo.key])
+        after_commit(discard_images, [photo.key])
+        return Saved(product)
     waiting = pending_revision(product.id)
     keys = proposed(waiting)["photo_keys"] if waiting else [photo.key for photo in product.photos]
     if photo_key not in keys:
         raise ListingError(_("That photo is not one of this product's."))
     revision, unused = propose_change(product, {"photo_keys": [k for k in keys if k != photo_key]}, actor)
-    return Saved(product, revision, unused)
-
-
-# --- what keeps a product hidden -------------------------------------------------------------
-
-
-@dataclass
-class Missing:
-    """One failing clause of the listing rule, and the village's paper that may fix it."""
-
-    clause: str
-    #: A submitted paper for it: ``pending`` (with the office) or ``rejected`` (to correct).
-    paper_status: str | None = None
-    paper_id: int | None = None
-
-
-def listing_states(product_ids, village_id, on=None):
-    """Map product id -> list of ``Missing`` (empty: on sale today), in two queries.
-
-    The clauses come from the listing rule itself (``explain_listing``); this only adds, for
-    clauses about papers, whether the village already sent a paper that would satisfy it.
-    """
-    product_ids = list(product_ids)
-    if not product_ids:
-        return {}
-    on = on or today_wita()
-    failing = explain_listing(product_ids, on)
-    kinds = {kind for clause in CLAUSE_KINDS.values() if clause for kind in clause}
-    submitted = db.session.execute(
-        select(Certificate.id, Certificate.kind, Certificate.status, certificate_products.c.product_id)
-        .outerjoin(certificate_products, certificate_products.c.certificate_id == Certificate.id)
-        .where(Certificate.village_id == village_id, Certificate.kind.in_(kinds),
-               Certificate.status.in_(("pending", "rejected")))
-        .order_by(Certificate.id.desc())
-    ).all()
-
-    def paper_for(clause, product_id):
-        wanted = CLAUSE_KINDS[clause]
-        if not wanted:
-            return None
-        matches = [row for row in submitted if row.kind in wanted and
-                   (clause in VILLAGE_WIDE_CLAUSES or row.product_id == product_id)]
-        # A paper with the office is better news than one to correct.
-        return min(matches, key=lambda row: row.status != "pending", default=None)
-
-    states = {}
-    for product_id in product_ids:
-        states[product_id] = []
-        for clause in failing.get(product_id, []):
-            paper = paper_for(clause, product_id)
-            states[product_id].append(Missing(clause, paper.status if paper else None,
-                                              paper.id if paper else None))
-    return states
+    after_commit(discard_images, unused)
+    return Saved(product, revision)

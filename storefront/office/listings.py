@@ -11,31 +11,22 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..access import office_required
 from ..catalog.browse import all_categories
-from ..catalog.listings import discard_photo_files
-from ..catalog.models import ListingEvent, Product, ProductRevision
-from ..catalog.review import (IDENTITY_FIELDS, ReviewError, decide_listing, decide_revision, identity,
-                              pending_revision, proposed)
 from ..clock import today_wita
 from ..extensions import db
 from ..legality.papers import paper_state, papers_for_proof
-from ..villages.models import Village
+from ..products.models import Product
+from ..products.review import (IDENTITY_FIELDS, ReviewError, changes_waiting, decide_listing, decide_revision,
+                               identity, listing_history, listings_waiting, pending_revision, proposed)
+from ..unit_of_work import unit_of_work
+from .blueprint import bp
 from .forms import ListingDecisionForm
-from .routes import bp
 
 
 @bp.get("/produk")
 @office_required
 def listings():
     """New listings and proposed changes waiting for the office, oldest first."""
-    new = db.session.execute(
-        select(Product, Village).join(Village, Village.id == Product.village_id)
-        .where(Product.review_status == "pending").options(joinedload(Product.category))
-        .order_by(Product.created_at, Product.id)).all()
-    changes = db.session.execute(
-        select(ProductRevision, Product, Village).join(Product, Product.id == ProductRevision.product_id)
-        .join(Village, Village.id == Product.village_id).where(ProductRevision.status == "pending")
-        .order_by(ProductRevision.created_at, ProductRevision.id)).all()
-    return render_template("office/listings.html", new=new, changes=changes)
+    return render_template("office/listings.html", new=listings_waiting(), changes=changes_waiting())
 
 
 def _product(product_id):
@@ -59,8 +50,7 @@ def listing(product_id):
     changed = [f for f in IDENTITY_FIELDS if wanted and wanted[f] != current[f]]
     today = today_wita()
     papers = papers_for_proof(product)
-    events = db.session.scalars(select(ListingEvent).where(ListingEvent.product_id == product.id)
-                                .order_by(ListingEvent.id)).all()
+    events = listing_history(product.id)
     form = ListingDecisionForm(data={"revision_id": waiting.id if waiting else ""})
     return render_template(
         "office/listing.html", product=product, waiting=waiting, current=current, wanted=wanted,
@@ -78,19 +68,14 @@ def _decide(product_id, to_status):
         return redirect(url_for("office.listing", product_id=product.id), code=303)
     reason = form.reason.data or ""
     try:
-        if form.revision_id.data:
-            unused = decide_revision(product, form.revision_id.data, to_status, current_user, reason)
-        elif product.review_status == "pending":
-            decide_listing(product, to_status, current_user, reason)
-            unused = []
-        else:
-            raise ReviewError(_("This listing is no longer waiting for that decision; reload the page."))
+        with unit_of_work():
+            if form.revision_id.data:
+                decide_revision(product, form.revision_id.data, to_status, current_user, reason)
+            else:
+                decide_listing(product, to_status, current_user, reason)
     except ReviewError as exc:
-        db.session.rollback()
         flash(str(exc), "warning")
         return redirect(url_for("office.listing", product_id=product.id), code=303)
-    db.session.commit()
-    discard_photo_files(unused)
     flash(_("Approved: the shop now shows it as the village asked.") if to_status == "approved"
           else _("Refused: the village sees your reason."), "success")
     return redirect(url_for("office.listings"), code=303)

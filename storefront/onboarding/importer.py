@@ -16,11 +16,11 @@ from ..contact import ContactError, normalise_email, normalise_phone
 from ..extensions import db
 from ..legality.formats import NumberFormatError, normalise_number, pirt_expiry_year
 from ..legality.models import KINDS, STATUSES, VILLAGE_WIDE_KINDS, Certificate, CertificateEvent
-from ..legality.services import (REASON_REQUIRED, LegalityError, TransitionError,
-                                 change_certificate_status)
+from ..legality.services import REASON_REQUIRED, LegalityError, TransitionError, change_certificate_status
+from ..products.models import Category, Product
+from ..unit_of_work import unit_of_work
 from ..villages.models import GROUP_TYPES, Village
 from ..villages.regions import resolve_regency
-from .models import Category, Product
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
@@ -115,19 +115,11 @@ def import_catalog(document, *, dry_run=False, actor_name):
             rows = []
         sections[section] = rows
 
-    try:
-        with db.session.no_autoflush:
-            villages = _import_villages(sections["villages"], report)
-            products = _import_products(sections["products"], villages, report)
-            _import_certificates(sections["certificates"], villages, products, report, actor_name)
-        if report.ok and not dry_run:
-            db.session.commit()
-            report.committed = True
-        else:
-            db.session.rollback()
-    except Exception:
-        db.session.rollback()
-        raise
+    with db.session.no_autoflush:
+        villages = _import_villages(sections["villages"], report)
+        products = _import_products(sections["products"], villages, report)
+        _import_certificates(sections["certificates"], villages, products, report, actor_name)
+    db.session.flush()
     return report
 
 
@@ -478,3 +470,23 @@ def _move(cert, to_status, reason, actor_name):
                        "transition rules)") from exc
     except LegalityError as exc:
         raise RowError(f'{exc} (add a "reason" to the row: the village sees it)') from exc
+
+
+class _Discard(Exception):
+    def __init__(self, report):
+        super().__init__("import discarded")
+        self.report = report
+
+
+def run_import(document, *, dry_run=False, actor_name):
+    """``import_catalog`` as one unit of work (the ``flask catalog import`` command): all of it
+    committed when every row is valid and this is not a dry run, none of it otherwise."""
+    try:
+        with unit_of_work():
+            report = import_catalog(document, dry_run=dry_run, actor_name=actor_name)
+            if dry_run or not report.ok:
+                raise _Discard(report)
+    except _Discard as discarded:
+        return discarded.report
+    report.committed = True
+    return report

@@ -9,31 +9,31 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
-from ..accounts.models import User
-from ..accounts.services import create_user
-from ..catalog.importer import import_catalog
-from ..catalog.models import Category, Product, ProductPhoto
-from ..extensions import db
-from ..media import save_image
-from ..villages.models import Village
+from ...accounts.models import User
+from ...accounts.services import create_user
+from ...extensions import db
+from ...media import save_image
+from ...products.models import Category, Product, ProductPhoto
+from ...villages.models import Village
+from ..importer import import_catalog
 from .images import product_picture, village_picture
 
 CATALOG_FILE = Path(__file__).with_name("catalog.json")
 
 
 def load_demo(force=False):
-    """Import ``catalog.json`` and draw photos; yield report lines. Skips a non-empty shop."""
+    """Import ``catalog.json``, draw photos, add the demo accounts; returns report lines. Skips
+    a non-empty shop. The caller commits (one unit: the demo is there whole or not at all); the
+    photo files of a demo that was not committed are left behind, unreferenced."""
     if not force and db.session.scalar(select(func.count()).select_from(Village)):
-        yield "Demo catalogue skipped: the database already has villages."
-        return
+        return ["Demo catalogue skipped: the database already has villages."]
     document = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
     actor = f"{current_app.config['OFFICE_NAME']} (data demo)"
     report = import_catalog(document, actor_name=actor)
-    yield from report.lines()
     if not report.ok:
-        raise RuntimeError("the demo catalogue does not import cleanly")
-    yield f"Photos drawn: {add_missing_photos()}"
-    yield from add_demo_accounts()
+        raise RuntimeError("the demo catalogue does not import cleanly:\n" + "\n".join(report.lines()))
+    report.committed = True  # by the caller's unit of work, with the rest
+    return [*report.lines(), f"Photos drawn: {add_missing_photos()}", *add_demo_accounts()]
 
 
 #: Demo sign-ins, printed by ``make run`` and listed in the README. Demo data only.
@@ -56,7 +56,6 @@ def add_demo_accounts():
             village_id = db.session.scalar(select(Village.id).where(Village.slug == village_slug))
         create_user(email=email, name=name, password=DEMO_PASSWORD, role=role, village_id=village_id)
         yield f"Demo account: {email} / {DEMO_PASSWORD} ({role}{', ' + village_slug if village_slug else ''})"
-    db.session.commit()
 
 
 def add_missing_photos():
@@ -77,5 +76,5 @@ def add_missing_photos():
         db.session.add(ProductPhoto(product_id=product.id, position=0, key=key,
                                     alt=f"{product.name} — {village_name}"))
         count += 1
-    db.session.commit()
+    db.session.flush()
     return count

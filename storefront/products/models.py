@@ -1,12 +1,12 @@
 """Categories, products and their photos."""
 import secrets
+
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
 from ..extensions import db
-
 
 #: Crockford's base32: no I, L, O or U, so a code read off a label cannot be misread.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -37,7 +37,7 @@ class Category(db.Model):
         return f"<Category {self.code}>"
 
 
-#: The office's review of what a product is (``catalog/review.py``).
+#: The office's review of what a product is (``products/review.py``).
 REVIEW_STATUSES = ("pending", "approved", "rejected")
 #: A proposed change to an approved product: waiting, taken, refused, taken back by the village,
 #: or replaced by a newer proposal of the village.

@@ -20,15 +20,15 @@ from ..clock import today_wita
 from ..extensions import db
 from ..legality.models import Certificate, certificate_products
 from ..orders.models import Order, OrderLine, VillageOrder
+from ..products.models import Category, Product
 from ..villages.models import GROUP_TYPES, Village
 from ..villages.regions import REGENCIES
-from .models import Category, Product
 
 #: Slug prefix that marks a generated village.
 PREFIX = "gen-"
 BATCH = 5000
 
-#: Category code -> product names typical of NTT (DOMAIN.md), and a price range in rupiah.
+#: Category code -> product names typical of NTT (docs/domain.md), and a price range in rupiah.
 GOODS = {
     "kopi": (["Kopi Arabika Bajawa", "Kopi Robusta Manggarai", "Kopi Arabika Manggarai",
               "Kopi Bubuk Flores", "Kopi Sangrai Ngada"], (45000, 180000)),
@@ -116,7 +116,7 @@ def generate_catalog(villages, products, order_lines, seed=7, force=False, on=No
     """Write ``villages`` villages, ``products`` products and about ``order_lines`` order lines.
 
     Returns ``Counts``. Raises ``GenerateRefused`` over a database with real villages unless
-    ``force``. Runs in one transaction.
+    ``force``. Runs in the caller's transaction (one unit of work: ``flask catalog generate``).
     """
     if not force and real_villages():
         raise GenerateRefused(
@@ -128,7 +128,6 @@ def generate_catalog(villages, products, order_lines, seed=7, force=False, on=No
     categories = db.session.execute(select(Category.id, Category.code, Category.is_food)).all()
     by_code = {c.code: c for c in categories}
     first = {m: _next_id(m) for m in (Village, Product, Certificate, Order, VillageOrder, OrderLine)}
-    db.session.commit()
     counts = Counts()
     conn = db.session.connection()
     writer = _Writer(conn)
@@ -226,7 +225,6 @@ def generate_catalog(villages, products, order_lines, seed=7, force=False, on=No
         for table in ("villages", "products", "certificates", "orders", "village_orders", "order_lines"):
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                               f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"))
-    db.session.commit()
     return counts
 
 

@@ -1,27 +1,22 @@
-"""The village portal: a member's own village only. Papers (submit, follow, correct) and labels."""
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+"""The village's papers in the portal: submit, follow and correct them; print QR labels."""
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..access import member_required
-from ..catalog.models import Product
 from ..clock import today_wita
 from ..extensions import db
 from ..legality.forms import PaperForm
-from ..legality.labels import label_sheet
+from ..legality.labels import label_rows
 from ..legality.models import Certificate
 from ..legality.papers import paper_state
 from ..legality.scans import ScanError, clean_scan
 from ..legality.services import LegalityError, PaperData, resubmit_certificate, submit_certificate
-from ..villages.models import Village
-
-bp = Blueprint("portal", __name__, url_prefix="/portal")
-
-
-def _village():
-    return db.session.get(Village, current_user.village_id)
+from ..products.models import Product
+from ..unit_of_work import unit_of_work
+from .blueprint import bp, own_village
 
 
 def _own_products():
@@ -43,12 +38,6 @@ def _own_certificate(certificate_id):
     return certificate
 
 
-@bp.get("/")
-@member_required
-def home():
-    return redirect(url_for("portal.orders"))
-
-
 @bp.get("/dokumen")
 @member_required
 def papers():
@@ -59,7 +48,7 @@ def papers():
         .order_by(Certificate.created_at.desc(), Certificate.id.desc())
     ).all()
     today = today_wita()
-    return render_template("portal/papers.html", village=_village(), certificates=certificates,
+    return render_template("portal/papers.html", village=own_village(), certificates=certificates,
                            states={c.id: paper_state(c, today) for c in certificates})
 
 
@@ -92,12 +81,11 @@ def _save_paper(form, *, scan_required, save, message):
     if form.scan.errors:
         return None
     try:
-        certificate = save(_paper_data(form), scan)
+        with unit_of_work():
+            certificate = save(_paper_data(form), scan)
     except LegalityError as exc:
-        db.session.rollback()
         form.form_errors.append(str(exc))
         return None
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for("portal.paper", certificate_id=certificate.id), code=303)
 
@@ -150,8 +138,6 @@ def resubmit_paper(certificate_id):
 @member_required
 def labels():
     """A printable sheet of QR labels for every product of the village."""
-    return label_sheet(_village())
+    village = own_village()
+    return render_template("legality/labels.html", village=village, labels=label_rows(village))
 
-
-# The portal's other pages live in modules of their own, on this blueprint.
-from . import feeds, listings, orders, sales, webhooks  # noqa: E402,F401

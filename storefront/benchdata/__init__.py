@@ -1,0 +1,1 @@
+"""Synthetic data for benchmarks (``flask catalog generate``): not part of selling anything."""
