@@ -306,15 +306,40 @@ def test_the_same_checkout_sent_five_times_at_once_makes_one_order(app, live, ba
         [r["location"] for r in results]
 
 
-def test_a_repeat_submit_that_finds_the_cart_just_emptied_is_not_a_500(app, live, backend, monkeypatch):
-    from storefront.checkout import routes as checkout_routes, services as checkout_services
+@pytest.fixture
+def order_committed():
+    """An event set once a session that inserted an order has committed (the end of the first
+    click's unit of work), whichever thread it ran in."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    committed = threading.Event()
+
+    def flushed(session, _context):
+        if any(isinstance(obj, Order) for obj in session.new):
+            session.info["placed an order"] = True
+
+    def after_commit(session):
+        if session.info.pop("placed an order", False):
+            committed.set()
+
+    event.listen(Session, "after_flush", flushed)
+    event.listen(Session, "after_commit", after_commit)
+    yield committed
+    event.remove(Session, "after_flush", flushed)
+    event.remove(Session, "after_commit", after_commit)
+
+
+def test_a_repeat_submit_that_finds_the_cart_just_emptied_is_not_a_500(app, live, backend, monkeypatch,
+                                                                       order_committed):
+    from storefront.checkout import services as checkout_services
 
     product_id, form, cookies = _ready_checkout(live)
 
     # Pause points in the real code, to force the interleaving the 5-click race finds by chance:
     # click A waits inside place_order until click B is there too; B waits until A committed.
-    b_arrived, a_committed, calls = threading.Event(), threading.Event(), itertools.count()
-    real_review, real_confirm = checkout_services.review_cart, checkout_routes._send_confirmation
+    b_arrived, a_committed, calls = threading.Event(), order_committed, itertools.count()
+    real_review = checkout_services.review_cart
 
     def paused_review(cart, *args, **kwargs):
         if next(calls) == 0:
@@ -324,12 +349,7 @@ def test_a_repeat_submit_that_finds_the_cart_just_emptied_is_not_a_500(app, live
             a_committed.wait(TIMEOUT)
         return real_review(cart, *args, **kwargs)
 
-    def confirm_then_go_on(order, token):
-        real_confirm(order, token)
-        a_committed.set()
-
     monkeypatch.setattr(checkout_services, "review_cart", paused_review)
-    monkeypatch.setattr(checkout_routes, "_send_confirmation", confirm_then_go_on)
 
     results = _run_all(2, lambda i: _click(live, cookies, form))
 
@@ -347,15 +367,15 @@ def test_every_click_of_a_double_submit_can_open_the_order(app, live, backend):
         assert page.status_code == 200, (r["location"], page.status_code)
 
 
-def test_a_repeat_submit_that_just_missed_the_order_is_still_sent_to_it(app, live, backend, monkeypatch):
+def test_a_repeat_submit_that_just_missed_the_order_is_still_sent_to_it(app, live, backend, monkeypatch,
+                                                                       order_committed):
     from storefront.checkout import routes as checkout_routes, services as checkout_services
 
     product_id, form, cookies = _ready_checkout(live)
 
     # Click B looks for the order before click A commits it, and goes on only after A has.
-    b_looked, a_committed, calls = threading.Event(), threading.Event(), itertools.count()
+    b_looked, a_committed, calls = threading.Event(), order_committed, itertools.count()
     real_lookup, real_review = checkout_routes._order_by_key, checkout_services.review_cart
-    real_confirm = checkout_routes._send_confirmation
 
     def paused_lookup(key):
         n, found = next(calls), real_lookup(key)
@@ -368,13 +388,8 @@ def test_a_repeat_submit_that_just_missed_the_order_is_still_sent_to_it(app, liv
         b_looked.wait(TIMEOUT)
         return real_review(cart, *args, **kwargs)
 
-    def confirm_then_go_on(order, token):
-        real_confirm(order, token)
-        a_committed.set()
-
     monkeypatch.setattr(checkout_routes, "_order_by_key", paused_lookup)
     monkeypatch.setattr(checkout_services, "review_cart", paused_review)
-    monkeypatch.setattr(checkout_routes, "_send_confirmation", confirm_then_go_on)
 
     results = _run_all(2, lambda i: _click(live, cookies, form))
 

@@ -2,10 +2,12 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from storefront import clock
 from storefront.clock import today_wita
 from storefront.extensions import db
+from storefront.legality.models import Certificate
 
 from .factories import (make_certificate, make_certified_village, make_product,
                         make_sellable_food, make_village)
@@ -215,3 +217,16 @@ def test_badges_show_only_when_current(client):
     page = client.get(f"/produk/{product.slug}").get_data(as_text=True)
     assert current.number in page
     assert expired.number not in page and pending.number not in page
+
+
+@pytest.mark.parametrize("status", ["pending", "verified", "rejected", "revoked"])
+@pytest.mark.parametrize("expires", [None, -1, 0, 1])
+def test_a_loaded_paper_and_the_sql_agree_on_what_is_current(app, status, expires):
+    """``Certificate.is_current`` is one hybrid: in Python for loaded papers, in SQL for the
+    listing rule; for every status and expiry around today they give the same answer."""
+    today = today_wita()
+    village = make_certified_village()
+    paper = make_certificate(village, "halal", status=status,
+                             expires_on=None if expires is None else today + timedelta(days=expires))
+    in_sql = db.session.scalar(select(Certificate.is_current(today)).where(Certificate.id == paper.id))
+    assert bool(in_sql) == paper.is_current(today) == (status == "verified" and (expires is None or expires >= 0))
