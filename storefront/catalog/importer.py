@@ -18,6 +18,7 @@ from ..legality.formats import NumberFormatError, normalise_number, pirt_expiry_
 from ..legality.models import KINDS, STATUSES, VILLAGE_WIDE_KINDS, Certificate, CertificateEvent
 from ..legality.services import (REASON_REQUIRED, LegalityError, TransitionError,
                                  change_certificate_status)
+from ..planner import refresh_statistics
 from ..villages.models import GROUP_TYPES, Village
 from ..villages.regions import resolve_regency
 from .models import Category, Product
@@ -123,6 +124,7 @@ def import_catalog(document, *, dry_run=False, actor_name):
         if report.ok and not dry_run:
             db.session.commit()
             report.committed = True
+            refresh_statistics("villages", "products", "certificates", "certificate_products")
         else:
             db.session.rollback()
     except Exception:
