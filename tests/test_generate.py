@@ -96,7 +96,7 @@ def test_the_filtered_catalogue_looks_up_papers_product_by_product(app, backend)
     regency or village, each product's papers are looked up on their own (an index probe)."""
     if backend != "postgresql":
         pytest.skip("the plan is PostgreSQL's")
-    generate_catalog(villages=60, products=6000, order_lines=0)
+    generate_catalog(villages=150, products=10000, order_lines=0)  # analysed at the end
     regency = db.session.scalar(select(Village.regency_code).group_by(Village.regency_code)
                                 .order_by(func.count().desc()).limit(1))
     for filters in (Filters(category="kopi", regency=regency), Filters(regency=regency),
