@@ -388,3 +388,56 @@ def test_the_sqlite_listing_trigger_watches_every_product_column_but_stock(app, 
     sql = db.session.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'products_listing_update'"))
     watched = set(re.findall(r"OLD\.(\w+) IS NOT NEW\.", sql))
     assert watched == {c.name for c in Product.__table__.columns} - {"stock", "updated_at"}
+
+
+def _redis_reachable():
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_reachable(), reason="no Redis answers on 127.0.0.1:6379")
+def test_workers_share_stored_pages_and_counts_through_redis(app, database_url, tmp_path):
+    """With REDIS_URL, what one worker rendered or counted another answers from Redis: only the
+    version is read. Each database has keys of its own, so two shops may share one Redis."""
+    import secrets
+
+    import redis
+
+    from storefront import create_app
+
+    from .conftest import FreshContextClient, QueryCounter
+
+    make_sellable_food()
+    prefix = f"test-{secrets.token_hex(4)}:"
+    settings = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SERVER_NAME": "shop.test",
+                "PUBLIC_URL": "http://shop.test", "MEDIA_ROOT": str(tmp_path / "media"),
+                "REDIS_URL": "redis://127.0.0.1:6379/15", "CACHE_KEY_PREFIX": prefix,
+                "PAGE_CACHE": True, "COUNT_CACHE": True, "RATELIMIT_ENABLED": False}
+    workers = [create_app(settings), create_app(settings)]
+    server = redis.Redis.from_url(settings["REDIS_URL"])
+    try:
+        for worker in workers:
+            worker.test_client_class = FreshContextClient
+        first = workers[0].test_client().get("/produk?kategori=kopi")
+        assert first.status_code == 200 and server.keys(f"{prefix}page:*") and server.keys(f"{prefix}count:*")
+        with workers[1].app_context():
+            engine = db.engine
+        with QueryCounter(engine) as other:
+            again = workers[1].test_client().get("/produk?kategori=kopi")
+        assert other.count == 1 and "catalogue_state" in other.statements[0]
+        assert again.get_data() == first.get_data() and again.headers["ETag"] == first.headers["ETag"]
+        elsewhere = create_app({**settings, "CACHE_KEY_PREFIX": None,
+                                "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "other.db")})
+        here = create_app({**settings, "CACHE_KEY_PREFIX": None})
+        assert elsewhere.config["CACHE_KEY_PREFIX"] != here.config["CACHE_KEY_PREFIX"]
+    finally:
+        for key in server.scan_iter(f"{prefix}*"):
+            server.delete(key)
+        for worker in workers:
+            with worker.app_context():
+                db.engine.dispose()

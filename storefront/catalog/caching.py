@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from flask import current_app, g, make_response, request, session
 from flask_caching import Cache
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response
 
@@ -58,6 +58,10 @@ VERSION_QUERY = (select(CatalogueState.version, CatalogueState.listing_version)
                  .where(CatalogueState.id == 1))
 
 
+def _digest(*parts):
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:24]
+
+
 def init_app(app):
     """Bind the shared cache: Redis when ``REDIS_URL`` is set, memory otherwise. The page store
     and the count cache are on outside tests (``PAGE_CACHE``, ``COUNT_CACHE``), since tests reuse
@@ -72,7 +76,11 @@ def init_app(app):
     else:
         config.setdefault("CACHE_TYPE", "SimpleCache")
         config.setdefault("CACHE_THRESHOLD", MEMORY_ENTRIES)
-    config.setdefault("CACHE_KEY_PREFIX", "produkdesa:")
+    # One Redis may serve several shops (staging and production, the benchmark's two
+    # databases): each database's versions count on their own, so its keys are its own.
+    database = make_url(config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
+    if not config.get("CACHE_KEY_PREFIX"):
+        config["CACHE_KEY_PREFIX"] = f"produkdesa:{_digest(database)[:8]}:"
     config.setdefault("CACHE_DEFAULT_TIMEOUT", PAGE_SECONDS)
     cache.init_app(app)
 
@@ -116,10 +124,6 @@ def catalogue_version():
     if "catalogue_version" not in g:
         g.catalogue_version = version_of(db.session.execute(VERSION_QUERY).first())
     return g.catalogue_version
-
-
-def _digest(*parts):
-    return hashlib.sha1(repr(parts).encode()).hexdigest()[:24]
 
 
 def cached_count(name, compute):
