@@ -265,7 +265,7 @@ def _field(html, name):
 
 
 ADDRESS = {"name": "Maria Goreti", "email": "maria@example.org", "phone": "0812 3456 7890",
-           "province": "Jawa Timur", "regency": "Kota Surabaya", "district": "Gubeng",
+           "province": "Jawa Timur", "regency": "35.78", "district": "Gubeng",  # Kota Surabaya
            "village_ward": "Airlangga", "postal_code": "60286", "street": "Jl. Airlangga 4, RT 01/RW 02"}
 
 
@@ -273,7 +273,10 @@ def buy(port, product_path):
     """Product page -> add to cart -> checkout -> quote -> place; True when an order was made."""
     buyer = Buyer(port)
     _, _, page = buyer.request("GET", product_path)
-    buyer.request("POST", "/keranjang/tambah", {"product_id": _field(page, "product_id"), "quantity": 1})
+    form = {"product_id": _field(page, "product_id"), "quantity": 1}
+    if 'name="csrf_token"' in page:  # the design before issue 14 put a token in the form
+        form["csrf_token"] = _field(page, "csrf_token")
+    buyer.request("POST", "/keranjang/tambah", form)
     _, _, page = buyer.request("GET", "/checkout")
     data = {"csrf_token": _field(page, "csrf_token"), **ADDRESS, "payment_method": "bank_transfer",
             "idempotency_key": _field(page, "idempotency_key"), "expected_total": "", "action": "quote"}

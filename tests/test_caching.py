@@ -441,3 +441,26 @@ def test_workers_share_stored_pages_and_counts_through_redis(app, database_url, 
         for worker in workers:
             with worker.app_context():
                 db.engine.dispose()
+
+
+def test_a_redis_that_does_not_answer_is_no_cache(app, database_url, tmp_path):
+    """Pages are rendered, not refused, while the shared cache is away."""
+    from storefront import create_app
+
+    from .conftest import FreshContextClient, free_port
+
+    village = make_certified_village()
+    product = make_sellable_food(village)
+    worker = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SERVER_NAME": "shop.test",
+                         "PUBLIC_URL": "http://shop.test", "MEDIA_ROOT": str(tmp_path / "media"),
+                         "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "PAGE_CACHE": True,
+                         "COUNT_CACHE": True, "RATELIMIT_ENABLED": False})
+    worker.test_client_class = FreshContextClient
+    try:
+        for path, shown in (("/produk", product.name), (f"/produk/{product.slug}", product.name),
+                            ("/desa", village.name), ("/cari?q=Produk", product.name)):
+            page = worker.test_client().get(path)
+            assert page.status_code == 200 and shown in page.get_data(as_text=True), path
+    finally:
+        with worker.app_context():
+            db.engine.dispose()

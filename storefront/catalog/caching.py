@@ -73,6 +73,8 @@ def init_app(app):
     if config.get("REDIS_URL"):
         config.setdefault("CACHE_TYPE", "RedisCache")
         config.setdefault("CACHE_REDIS_URL", config["REDIS_URL"])
+        # A Redis that hangs must not hang the pages: after this long they are rendered instead.
+        config.setdefault("CACHE_OPTIONS", {"socket_timeout": 0.5, "socket_connect_timeout": 0.5})
     else:
         config.setdefault("CACHE_TYPE", "SimpleCache")
         config.setdefault("CACHE_THRESHOLD", MEMORY_ENTRIES)
@@ -120,9 +122,14 @@ def version_of(row):
 
 
 def catalogue_version():
-    """The ``Version`` of everything the public pages show; one query, asked once per request."""
+    """The ``Version`` of everything the public pages show; one query, asked once per request.
+
+    Read on a connection of its own in autocommit mode: a page answered from the cache then
+    opens no transaction (no BEGIN and ROLLBACK around one indexed read). A page rendered after
+    it reads data at least as new as this version, so nothing older is ever kept under it."""
     if "catalogue_version" not in g:
-        g.catalogue_version = version_of(db.session.execute(VERSION_QUERY).first())
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            g.catalogue_version = version_of(connection.execute(VERSION_QUERY).first())
     return g.catalogue_version
 
 

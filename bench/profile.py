@@ -1,0 +1,111 @@
+"""Where a page's time goes under load: py-spy samples the gunicorn workers while wrk runs.
+
+    .venv/bin/python -m bench.profile [demo|national] [PATH] [SECONDS]
+
+Needs the databases ``make bench`` prepared, ``wrk`` and ``py-spy`` (requirements-dev.txt; it
+reads other processes' memory, so run as root or with ptrace allowed). Starts the shop as
+``make bench`` does (gunicorn.conf.py, production settings, Redis), loads PATH with wrk, samples
+every worker for SECONDS and prints the share of CPU samples per library (own time) and of the
+request's steps (inclusive), and writes the raw stacks to ``bench/results/profile-*.txt``.
+"""
+import collections
+import re
+import subprocess
+import sys
+import threading
+import time
+
+from bench.run import CONNECTIONS, PG, RESULTS, Server, get
+
+#: Libraries by the path of their frames ("own" time is charged to the innermost frame's).
+LIBRARIES = [
+    ("gunicorn (HTTP parsing, sockets, worker loop)", "gunicorn/"),
+    ("access log (gunicorn's and ours)", "logging/"),
+    ("SQLAlchemy", "sqlalchemy/"), ("psycopg (PostgreSQL driver)", "psycopg"),
+    ("redis client", "redis/"), ("cachelib / Flask-Caching", "cachelib/"), ("", "flask_caching/"),
+    ("Flask-Limiter / limits", "flask_limiter/"), ("", "limits/"),
+    ("Flask-Login", "flask_login/"), ("Flask-Babel / Babel", "flask_babel/"), ("", "babel/"),
+    ("Flask-WTF", "flask_wtf/"), ("Jinja", "jinja2/"), ("itsdangerous", "itsdangerous/"),
+    ("Werkzeug", "werkzeug/"), ("Flask", "flask/"), ("the shop (storefront/)", "storefront/"),
+    ("pickle, sockets, select and other standard library", "python3"),
+]
+#: Steps of a request (inclusive time: the frame anywhere on the stack).
+STEPS = [
+    ("whole request in Flask (Flask.wsgi_app)", r"wsgi_app \(flask/app\.py"),
+    ("  before-request hooks (limits, timeouts, input checks)", r"preprocess_request \(flask/app\.py"),
+    ("  the view (cached_page: version, cache, render on a miss)", r"dispatch_request \(flask/app\.py"),
+    ("    catalogue version query (SQLAlchemy + psycopg)", r"catalogue_version \(storefront/catalog/caching\.py"),
+    ("    shared cache read (Redis)", r"_shared_get \(storefront/catalog/caching\.py"),
+    ("    template rendering (on a miss)", r"render_template \(flask/templating\.py"),
+    ("  after-request hooks and session save", r"process_response \(flask/app\.py"),
+    ("  request context push/pop (session open, app context, teardown)", r"(push|pop) \(flask/ctx\.py"),
+    ("  database session removed at teardown", r"remove \(sqlalchemy/orm/scoping\.py"),
+    ("gunicorn's access log line", r"access \(gunicorn/glogging\.py"),
+]
+
+
+def _frames(stack):
+    return stack.split(";")
+
+
+def _library_label(frame):
+    last = ""
+    for name, marker in LIBRARIES:
+        last = name or last
+        if marker in frame:
+            return last
+    return "other"
+
+
+def summarise_stacks(raw_path):
+    own = collections.Counter()
+    steps = collections.Counter()
+    total = 0
+    for line in raw_path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = _frames(stack)
+        own[_library_label(frames[-1])] += n
+        joined = ";".join(frames)
+        for name, pattern in STEPS:
+            if re.search(pattern, joined):
+                steps[name] += n
+    return total, own, steps
+
+
+def main():
+    scale = sys.argv[1] if len(sys.argv) > 1 else "national"
+    path = sys.argv[2] if len(sys.argv) > 2 else "/produk"
+    seconds = int(sys.argv[3]) if len(sys.argv) > 3 else 10
+    url = f"{PG}/bench_{scale}"
+    port = 8197
+    slug = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+    raw = RESULTS / f"profile-{scale}-{slug}.txt"
+    with Server("wsgi:app", port, url) as server:
+        get(port, path)
+        load = threading.Thread(target=subprocess.run, args=(
+            ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds + 4}s", f"http://127.0.0.1:{port}{path}"],),
+            kwargs={"capture_output": True})
+        load.start()
+        time.sleep(2)
+        subprocess.run(["py-spy", "record", "--pid", str(server.proc.pid), "--subprocesses", "--nonblocking",
+                        "--duration", str(seconds), "--rate", "250", "--format", "raw", "--output", str(raw)],
+                       check=True, capture_output=True)
+        load.join()
+    total, own, steps = summarise_stacks(raw)
+    print(f"### Profile: {path} on {scale} data, {seconds} s under wrk -c{CONNECTIONS}, "
+          f"{total} samples of the gunicorn workers (py-spy, 250 Hz)\n")
+    print("| own time in | share |\n|---|---|")
+    for name, n in own.most_common():
+        print(f"| {name} | {n / total:.0%} |")
+    print("\n| step of the request (inclusive) | share |\n|---|---|")
+    for name, _ in STEPS:
+        print(f"| {name.strip()} | {steps[name] / total:.0%} |")
+    print(f"\nraw stacks: {raw.relative_to(RESULTS.parent.parent)}")
+
+
+if __name__ == "__main__":
+    main()
