@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from bench.run import CONNECTIONS, PG, RESULTS, Server, get
+from bench.run import BIN, CONNECTIONS, PG, RESULTS, Server, get
 
 #: Libraries by the path of their frames ("own" time is charged to the innermost frame's).
 LIBRARIES = [
@@ -27,8 +27,9 @@ LIBRARIES = [
     ("Flask-Login", "flask_login/"), ("Flask-Babel / Babel", "flask_babel/"), ("", "babel/"),
     ("Flask-WTF", "flask_wtf/"), ("Jinja", "jinja2/"), ("itsdangerous", "itsdangerous/"),
     ("Werkzeug", "werkzeug/"), ("Flask", "flask/"), ("the shop (storefront/)", "storefront/"),
-    ("pickle, sockets, select and other standard library", "python3"),
 ]
+#: What no library above claims: the standard library (threads, selectors, sockets, pickle).
+OTHER = "standard library (threads, selectors, sockets, pickle)"
 #: Steps of a request (inclusive time: the frame anywhere on the stack).
 STEPS = [
     ("whole request in Flask (Flask.wsgi_app)", r"wsgi_app \(flask/app\.py"),
@@ -44,17 +45,13 @@ STEPS = [
 ]
 
 
-def _frames(stack):
-    return stack.split(";")
-
-
 def _library_label(frame):
     last = ""
     for name, marker in LIBRARIES:
         last = name or last
         if marker in frame:
             return last
-    return "other"
+    return OTHER
 
 
 def summarise_stacks(raw_path):
@@ -67,7 +64,7 @@ def summarise_stacks(raw_path):
             continue
         n = int(count)
         total += n
-        frames = _frames(stack)
+        frames = stack.split(";")
         own[_library_label(frames[-1])] += n
         joined = ";".join(frames)
         for name, pattern in STEPS:
@@ -91,13 +88,13 @@ def main():
             kwargs={"capture_output": True})
         load.start()
         time.sleep(2)
-        subprocess.run(["py-spy", "record", "--pid", str(server.proc.pid), "--subprocesses", "--nonblocking",
+        subprocess.run([str(BIN / "py-spy"), "record", "--pid", str(server.proc.pid), "--subprocesses", "--nonblocking", "--gil",
                         "--duration", str(seconds), "--rate", "250", "--format", "raw", "--output", str(raw)],
                        check=True, capture_output=True)
         load.join()
     total, own, steps = summarise_stacks(raw)
     print(f"### Profile: {path} on {scale} data, {seconds} s under wrk -c{CONNECTIONS}, "
-          f"{total} samples of the gunicorn workers (py-spy, 250 Hz)\n")
+          f"{total} samples of the gunicorn workers holding the GIL (py-spy --gil, 250 Hz: Python CPU time)\n")
     print("| own time in | share |\n|---|---|")
     for name, n in own.most_common():
         print(f"| {name} | {n / total:.0%} |")
