@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from bench.run import BIN, CONNECTIONS, PG, RESULTS, Server, get
 
@@ -30,18 +31,19 @@ LIBRARIES = [
 ]
 #: What no library above claims: the standard library (threads, selectors, sockets, pickle).
 OTHER = "standard library (threads, selectors, sockets, pickle)"
-#: Steps of a request (inclusive time: the frame anywhere on the stack).
+#: Steps of a request (inclusive time: the frame anywhere on the stack), as py-spy names frames.
 STEPS = [
-    ("whole request in Flask (Flask.wsgi_app)", r"wsgi_app \(flask/app\.py"),
-    ("  before-request hooks (limits, timeouts, input checks)", r"preprocess_request \(flask/app\.py"),
-    ("  the view (cached_page: version, cache, render on a miss)", r"dispatch_request \(flask/app\.py"),
-    ("    catalogue version query (SQLAlchemy + psycopg)", r"catalogue_version \(storefront/catalog/caching\.py"),
+    ("whole request in Flask (Flask.wsgi_app)", r"Flask\.wsgi_app \("),
+    ("  before-request hooks (limits, timeouts, input checks)", r"Flask\.preprocess_request \("),
+    ("  the view", r"Flask\.dispatch_request \("),
+    ("    catalogue version query (pool checkout and ping, SQLAlchemy, psycopg)",
+     r"catalogue_version \(storefront/catalog/caching\.py"),
     ("    shared cache read (Redis)", r"_shared_get \(storefront/catalog/caching\.py"),
     ("    template rendering (on a miss)", r"render_template \(flask/templating\.py"),
-    ("  after-request hooks and session save", r"process_response \(flask/app\.py"),
-    ("  request context push/pop (session open, app context, teardown)", r"(push|pop) \(flask/ctx\.py"),
-    ("  database session removed at teardown", r"remove \(sqlalchemy/orm/scoping\.py"),
-    ("gunicorn's access log line", r"access \(gunicorn/glogging\.py"),
+    ("  after-request hooks and session save", r"Flask\.process_response \("),
+    ("  request context (session open, URL matching, app context, teardown)",
+     r"RequestContext\.(__init__|push|pop) \("),
+    ("gunicorn's access log line", r"Logger\.access \(gunicorn/glogging\.py"),
 ]
 
 
@@ -73,7 +75,21 @@ def summarise_stacks(raw_path):
     return total, own, steps
 
 
+def report(raw, title):
+    total, own, steps = summarise_stacks(raw)
+    print(f"### Profile: {title}, {total} samples of the gunicorn workers holding the GIL "
+          "(py-spy --gil, 250 Hz: Python CPU time)\n")
+    print("| own time in | share |\n|---|---|")
+    for name, n in own.most_common():
+        print(f"| {name} | {n / total:.0%} |")
+    print("\n| step of the request (inclusive) | share |\n|---|---|")
+    for name, _ in STEPS:
+        print(f"| {name.strip()} | {steps[name] / total:.0%} |")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1].endswith(".txt"):  # summarise a raw file again
+        return report(Path(sys.argv[1]), sys.argv[1])
     scale = sys.argv[1] if len(sys.argv) > 1 else "national"
     path = sys.argv[2] if len(sys.argv) > 2 else "/produk"
     seconds = int(sys.argv[3]) if len(sys.argv) > 3 else 10
@@ -92,15 +108,7 @@ def main():
                         "--duration", str(seconds), "--rate", "250", "--format", "raw", "--output", str(raw)],
                        check=True, capture_output=True)
         load.join()
-    total, own, steps = summarise_stacks(raw)
-    print(f"### Profile: {path} on {scale} data, {seconds} s under wrk -c{CONNECTIONS}, "
-          f"{total} samples of the gunicorn workers holding the GIL (py-spy --gil, 250 Hz: Python CPU time)\n")
-    print("| own time in | share |\n|---|---|")
-    for name, n in own.most_common():
-        print(f"| {name} | {n / total:.0%} |")
-    print("\n| step of the request (inclusive) | share |\n|---|---|")
-    for name, _ in STEPS:
-        print(f"| {name.strip()} | {steps[name] / total:.0%} |")
+    report(raw, f"{path} on {scale} data, {seconds} s under wrk -c{CONNECTIONS}")
     print(f"\nraw stacks: {raw.relative_to(RESULTS.parent.parent)}")
 
 
