@@ -464,3 +464,13 @@ def test_a_redis_that_does_not_answer_is_no_cache(app, database_url, tmp_path):
     finally:
         with worker.app_context():
             db.engine.dispose()
+
+
+def test_the_release_setting_comes_from_the_environment(monkeypatch, database_url):
+    from storefront import create_app
+    from storefront.release import source_digest
+
+    monkeypatch.setenv("RELEASE", "3f2c9e1")
+    assert create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url}).config["RELEASE"] == "3f2c9e1"
+    monkeypatch.delenv("RELEASE")
+    assert create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url}).config["RELEASE"] == source_digest()
