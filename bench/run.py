@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -29,7 +30,9 @@ DURATION = int(os.environ.get("BENCH_SECONDS", 8))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", 16))
 BUYERS = 20
 ORDERS_PER_BUYER = int(os.environ.get("BENCH_ORDERS_PER_BUYER", 5))
-SECRET = "bench-" + "x" * 40
+SECRET = secrets.token_hex(32)  # production refuses a guessable key
+#: The shared cache and rate limits of the servers, as in production (README: REDIS_URL).
+REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/0")
 LIGHTHOUSE = os.environ.get("BENCH_LIGHTHOUSE", "1") != "0"
 CHROME_FLAGS = ("--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
                 "--disable-background-networking --disable-component-update --disable-sync")
@@ -120,7 +123,8 @@ class Server:
 
     def __init__(self, app, port, database_url=None):
         self.port = port
-        env = env_for(database_url or "sqlite://", PORT=str(port))
+        env = env_for(database_url or "sqlite://", PORT=str(port), PUBLIC_URL=f"http://127.0.0.1:{port}",
+                      REDIS_URL=REDIS)
         env.pop("BIND", None)
         env.pop("WEB_CONCURRENCY", None)
         self.log = open(RESULTS / f"gunicorn-{port}.log", "w")
@@ -186,6 +190,15 @@ def wrk(port, path, cookie=None):
             "errors": int(non2xx.group(1)) if non2xx else 0}
 
 
+def returning_session(port):
+    """The session cookie a browser holds after the sign-in page and one more page."""
+    cookie = ""
+    for path in ("/masuk", "/"):
+        _, headers, _ = get(port, path, {"Cookie": cookie} if cookie else None)
+        cookie = headers.get("Set-Cookie", cookie).split(";", 1)[0]
+    return cookie
+
+
 def sample_paths(database_url):
     """Catalogue, a sellable product (the newest), a village with products, a search."""
     name = database_url.rsplit("/", 1)[1]
@@ -203,7 +216,8 @@ def sample_paths(database_url):
     product, village = code
     word = "kopi"
     log(f"{name}: product {product}, village {village}")
-    return {"catalogue": "/produk", "catalogue p.3": "/produk?page=3", "product": f"/produk/{product}",
+    return {"catalogue": "/produk", "catalogue p.3": "/produk?page=3",
+            "catalogue filtered": "/produk?kategori=kopi&kabupaten=53.09", "product": f"/produk/{product}",
             "village": f"/desa/{village}", "search": f"/cari?q={word}"}
 
 
@@ -232,6 +246,7 @@ class Buyer:
         if form is not None:
             body = urllib.parse.urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Origin"] = f"http://127.0.0.1:{self.port}"  # as a browser does on every post
         conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         data = response.read().decode("utf-8", "replace")
@@ -250,7 +265,7 @@ def _field(html, name):
 
 
 ADDRESS = {"name": "Maria Goreti", "email": "maria@example.org", "phone": "0812 3456 7890",
-           "province": "Jawa Timur", "regency": "Kota Surabaya", "district": "Gubeng",
+           "province": "Jawa Timur", "regency": "35.78", "district": "Gubeng",  # Kota Surabaya
            "village_ward": "Airlangga", "postal_code": "60286", "street": "Jl. Airlangga 4, RT 01/RW 02"}
 
 
@@ -258,8 +273,10 @@ def buy(port, product_path):
     """Product page -> add to cart -> checkout -> quote -> place; True when an order was made."""
     buyer = Buyer(port)
     _, _, page = buyer.request("GET", product_path)
-    buyer.request("POST", "/keranjang/tambah", {"csrf_token": _field(page, "csrf_token"),
-                                                "product_id": _field(page, "product_id"), "quantity": 1})
+    form = {"product_id": _field(page, "product_id"), "quantity": 1}
+    if 'name="csrf_token"' in page:  # the design before issue 14 put a token in the form
+        form["csrf_token"] = _field(page, "csrf_token")
+    buyer.request("POST", "/keranjang/tambah", form)
     _, _, page = buyer.request("GET", "/checkout")
     data = {"csrf_token": _field(page, "csrf_token"), **ADDRESS, "payment_method": "bank_transfer",
             "idempotency_key": _field(page, "idempotency_key"), "expected_total": "", "action": "quote"}
@@ -425,9 +442,9 @@ def main():
                         continue
                     log(f"wrk {scale} {page} {path}")
                     r["throughput"][scale][page] = measure(port, path)
-                # A buyer who has seen a product page comes back with the session cookie it set.
-                _, headers, _ = get(port, paths[scale]["product"])
-                session = headers.get("Set-Cookie", "").split(";", 1)[0]
+                # A returning buyer has a session of their own (the sign-in form's CSRF token, and
+                # Flask-Login's "not fresh" mark that the next page adds, as a browser keeps it).
+                session = returning_session(port)
                 log(f"wrk {scale} product, returning buyer")
                 r["throughput"][scale]["product, returning buyer"] = measure(port, paths[scale]["product"], session)
                 if scale == "demo":

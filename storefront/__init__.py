@@ -68,12 +68,12 @@ def create_app(config=None):
     csrf.exempt(payments.bp)  # Stripe signs its requests; there is no browser session to forge
 
     from . import cli, jobs
-    from .catalog import front
+    from .catalog import caching
 
     app.extensions["housekeeping_jobs"] = jobs.HOUSEKEEPING
 
     cli.init_app(app)
-    front.init_app(app)  # a stored page is answered before Flask runs
+    caching.init_app(app)  # page bodies and counts shared by the workers (Redis) or per process
     hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:
         # Outermost: the client's address and scheme as the trusted proxies saw them. With no

@@ -179,6 +179,9 @@ def load_config(app, overrides=None):
     #: Production without Redis only when chosen knowingly: each process then counts alone.
     cfg["ALLOW_PER_PROCESS_LIMITS"] = _flag(env.get("ALLOW_PER_PROCESS_LIMITS"))
     cfg["RATELIMIT_ENABLED"] = env.get("RATELIMIT_ENABLED", "1").lower() not in ("0", "false", "no")
+    #: Names the deployed release in ETags and cache keys (storefront/release.py); empty: a digest
+    #: of the code, templates, translations and static files.
+    cfg["RELEASE"] = env.get("RELEASE") or None
     if overrides:
         cfg.update(overrides)
 

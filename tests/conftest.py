@@ -77,8 +77,14 @@ class FreshContextClient(FlaskClient):
     """Each request gets its own app context, as in a real server.
 
     Otherwise requests share the test's app context, and with it ``g`` (cached locale, signed-in
-    user) and the database session.
+    user) and the database session. Like every current browser on the shop's own pages, the
+    client says so in ``Sec-Fetch-Site`` (a test may send another value, or drop it from
+    ``environ_base``); "Add to cart" refuses a post without it (storefront/same_origin.py).
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_SEC_FETCH_SITE"] = "same-origin"
 
     def open(self, *args, **kwargs):
         with self.application.app_context():

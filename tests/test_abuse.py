@@ -157,9 +157,11 @@ def _png():
 class Form:
     """A form: who posts it, from which page, to where; a valid submission; how each field breaks."""
 
-    def __init__(self, role, page, url, valid, breaks, multipart=False):
+    def __init__(self, role, page, url, valid, breaks, multipart=False, token=True):
         self.role, self.page, self.url, self.valid, self.breaks = role, page, url, valid, breaks
         self.multipart = multipart
+        #: False for "Add to cart": its page holds no CSRF token (storefront/same_origin.py).
+        self.token = token
 
 
 def _product_form(w):
@@ -170,7 +172,8 @@ def _product_form(w):
 FORMS = {
     "cart add": Form(ANON, lambda w: f"/produk/{w.sellable_slug}", lambda w: "/keranjang/tambah",
                      lambda w: {"product_id": str(w.sellable_id), "quantity": "1"},
-                     {"quantity": not_a_count(1, 99), "product_id": hostile_text.filter(lambda v: v.strip() != "")}),
+                     {"quantity": not_a_count(1, 99), "product_id": hostile_text.filter(lambda v: v.strip() != "")},
+                     token=False),
     "sign in": Form(ANON, lambda w: "/masuk", lambda w: "/masuk",
                     lambda w: {"email": w.users[CUSTOMER].email, "password": PASSWORD},
                     {"email": no_email(), "password": hostile_text.filter(lambda v: v != PASSWORD)}),
@@ -241,11 +244,12 @@ def _post(w, form, data):
     client = w.client(form.role)
     page = client.get(form.page(w))
     assert page.status_code == 200, (form.page(w), page.status_code)
-    token = csrf_token(page.get_data(as_text=True))
-    if isinstance(data, MultiDict):
-        data.add("csrf_token", token)
-    else:
-        data = {"csrf_token": token, **data}
+    if form.token:
+        token = csrf_token(page.get_data(as_text=True))
+        if isinstance(data, MultiDict):
+            data.add("csrf_token", token)
+        else:
+            data = {"csrf_token": token, **data}
     return client.post(form.url(w), data=data,
                        content_type="multipart/form-data" if form.multipart else None)
 

@@ -1,26 +1,33 @@
-"""Conditional GET and the page cache never outlive a product's papers; keyset pages see every
-product once."""
+"""Conditional GET and the page cache never outlive a product's papers, and run inside Flask's
+request cycle; public pages are the same for every anonymous visitor."""
 import re
 import threading
 from email.utils import formatdate
 
 import pytest
+from flask import request_started
 from sqlalchemy import select, text
 
+from storefront.catalog.caching import cache
 from storefront.products.models import CatalogueState, Product
 from storefront.extensions import db
 from storefront.legality.models import Certificate
 
-from .conftest import csrf_token
 from .factories import make_certified_village, make_sellable_food, make_user, sign_in
 
 
 @pytest.fixture
 def cached_app(app):
     app.config.update(PAGE_CACHE=True, COUNT_CACHE=True)
-    app.extensions["page_cache"].clear()
+    cache.clear()
     yield app
-    app.extensions["page_cache"].clear()
+    cache.clear()
+
+
+def buy_form(html):
+    """The fields of a product page's "Add to cart" form, as a browser submits them."""
+    form = re.search(r'<form class="buy".*?</form>', html, re.S).group(0)
+    return dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form))
 
 
 def test_conditional_get_answers_304_until_the_catalogue_changes(cached_app, client):
@@ -128,19 +135,82 @@ def test_stock_sold_elsewhere_shows_on_the_stored_page(cached_app, client):
     assert "Habis" in page and "Stok: 3" not in page and 'action="/keranjang/tambah"' not in page
 
 
-def test_a_stored_page_is_answered_without_rendering(cached_app, client, count_queries):
+def test_a_stored_page_goes_through_flasks_request_cycle(cached_app, client, count_queries):
+    """A stored page is answered by the view, after every before-request hook and with every
+    after-request header; it costs the version query, no rendering."""
     product = make_sellable_food()
+    started = []
+
+    def count_request(sender, **extra):
+        started.append(1)
+
     first = client.get("/produk")
-    with count_queries() as hit:
+    with request_started.connected_to(count_request, cached_app), count_queries() as hit:
         again = client.get("/produk")
-    # The front reads the version on a connection of its own; the app's engine is not used.
-    assert hit.count == 0
+    assert started == [1]
+    assert hit.count == 1 and "catalogue_state" in hit.statements[0]  # the version, no more
     assert again.get_data() == first.get_data()
     assert again.headers["ETag"] == first.headers["ETag"]
     assert again.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
     assert "public" in again.headers["Cache-Control"] and "Set-Cookie" not in again.headers
+    assert "Cookie" in again.headers["Vary"]
     assert client.get("/produk", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
     assert product.name in again.get_data(as_text=True)
+    # Input checks run first, as for any request: a stored page does not hide them.
+    assert client.get("/produk?q=%00").status_code == 400
+
+
+PUBLIC_PAGES = ["/", "/produk", "/produk/{product}", "/desa", "/desa/{village}", "/cari?q=Produk"]
+
+
+@pytest.mark.parametrize("path", PUBLIC_PAGES)
+def test_a_public_page_is_the_same_for_every_anonymous_visitor(cached_app, path):
+    """No CSRF token, no session cookie: any shared HTTP cache may keep it for everyone."""
+    village = make_certified_village()
+    product = make_sellable_food(village)
+    path = path.format(product=product.slug, village=village.slug)
+    pages = []
+    for cached in (False, True, True):
+        cached_app.config["PAGE_CACHE"] = cached
+        visitor = cached_app.test_client()
+        # A visitor with a session of their own: the sign-in form's CSRF token; Flask-Login
+        # marks it "not fresh" on the next request (once: that page is private, not kept).
+        visitor.get("/masuk")
+        visitor.get("/masuk")
+        for buyer in (cached_app.test_client(), visitor):
+            page = buyer.get(path)
+            assert page.status_code == 200
+            assert "Set-Cookie" not in page.headers
+            assert page.headers["Cache-Control"] == "public, no-cache"
+            assert 'name="csrf_token"' not in page.get_data(as_text=True)
+            pages.append((page.get_data(), page.headers["ETag"]))
+    assert len(set(pages)) == 1
+
+
+def test_a_new_release_never_answers_304_for_the_old_one(cached_app, client):
+    """The ETag holds the release: a new deploy's pages replace what browsers kept."""
+    make_sellable_food()
+    first = client.get("/produk")
+    etag = first.headers["ETag"]
+    assert client.get("/produk", headers={"If-None-Match": etag}).status_code == 304
+    cached_app.config["RELEASE"] = "next-deploy"
+    again = client.get("/produk", headers={"If-None-Match": etag})
+    assert again.status_code == 200 and again.headers["ETag"] != etag
+
+
+def test_the_release_changes_with_any_file_of_the_pages(tmp_path):
+    from storefront.release import SOURCES, release_id, source_digest
+
+    for top in SOURCES:
+        (tmp_path / top).mkdir()
+        (tmp_path / top / "a.txt").write_text("one")
+    before = source_digest(tmp_path)
+    (tmp_path / "templates" / "a.txt").write_text("two")
+    source_digest.cache_clear()
+    assert source_digest(tmp_path) != before
+    source_digest.cache_clear()
+    assert release_id({"RELEASE": "abc123"}) == "abc123"
+    assert release_id({"RELEASE": None}) == source_digest()
 
 
 def test_each_language_has_its_own_stored_page(cached_app, client):
@@ -170,33 +240,41 @@ def test_a_message_waiting_in_the_session_is_shown_not_a_stored_page(cached_app,
     for _ in range(2):
         client.get("/produk")
     page = client.get(f"/produk/{product.slug}").get_data(as_text=True)
-    client.post("/keranjang/tambah", data={"csrf_token": csrf_token(page), "product_id": product.id,
-                                            "quantity": "0"})  # refused: a flash message waits
-    shown = client.get("/produk").get_data(as_text=True)
-    assert "Pilih jumlah" in shown  # "Choose a quantity from 1 to 999."
+    client.post("/keranjang/tambah", data={**buy_form(page), "quantity": "0"})  # refused: a message waits
+    shown = client.get("/produk")
+    assert "Pilih jumlah" in shown.get_data(as_text=True)  # "Choose a quantity from 1 to 999."
+    assert "private" in shown.headers["Cache-Control"] and "ETag" not in shown.headers
     assert "Pilih jumlah" not in client.get("/produk").get_data(as_text=True)
 
 
-def test_a_token_from_a_stored_product_page_puts_the_product_in_the_cart(cached_app, app):
+def test_the_form_of_a_stored_product_page_puts_the_product_in_the_cart(cached_app, app):
+    """Every visitor gets the same stored page; its form works for each of them."""
     product = make_sellable_food()
     url = f"/produk/{product.slug}"
     app.test_client().get(url)  # stored
     for _ in range(2):
         buyer = app.test_client()
         page = buyer.get(url)
-        assert "private" in page.headers["Cache-Control"] and "session=" in page.headers["Set-Cookie"]
-        added = buyer.post("/keranjang/tambah", data={"csrf_token": csrf_token(page.get_data(as_text=True)),
-                                                      "product_id": product.id, "quantity": "2"})
+        assert "public" in page.headers["Cache-Control"] and "Set-Cookie" not in page.headers
+        added = buyer.post("/keranjang/tambah", data={**buy_form(page.get_data(as_text=True)), "quantity": "2"})
         assert added.status_code == 303 and added.headers["Location"].endswith("/keranjang")
         assert product.name in buyer.get("/keranjang").get_data(as_text=True)
-    # A buyer who already has a session (and no cart yet) keeps it, and gets a token for it.
-    returning = app.test_client()
-    returning.get(url)
-    page = returning.get(url)
-    assert "Set-Cookie" not in page.headers and "private" in page.headers["Cache-Control"]
-    added = returning.post("/keranjang/tambah", data={"csrf_token": csrf_token(page.get_data(as_text=True)),
-                                                      "product_id": product.id, "quantity": "1"})
+
+
+def test_a_browser_that_lost_its_session_revalidates_and_still_adds_to_cart(cached_app, app):
+    """Issue 14: the ETag of a page holding a CSRF token ignored the token. A browser whose
+    session cookie was gone got 304, submitted the form it kept, and was told "The form has
+    expired". Public pages hold no token now, so what the browser kept still works."""
+    product = make_sellable_food()
+    url = f"/produk/{product.slug}"
+    browser = app.test_client()
+    page = browser.get(url)
+    kept, etag = page.get_data(as_text=True), page.headers["ETag"]
+    browser.delete_cookie("session", domain="shop.test")  # closed, cleared, or expired
+    assert browser.get(url, headers={"If-None-Match": etag}).status_code == 304
+    added = browser.post("/keranjang/tambah", data=buy_form(kept))
     assert added.status_code == 303 and added.headers["Location"].endswith("/keranjang")
+    assert product.name in browser.get("/keranjang").get_data(as_text=True)
 
 
 def test_a_commit_that_lands_after_a_later_one_still_moves_the_version(cached_app, client, backend):
@@ -310,3 +388,89 @@ def test_the_sqlite_listing_trigger_watches_every_product_column_but_stock(app, 
     sql = db.session.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'products_listing_update'"))
     watched = set(re.findall(r"OLD\.(\w+) IS NOT NEW\.", sql))
     assert watched == {c.name for c in Product.__table__.columns} - {"stock", "updated_at"}
+
+
+def _redis_reachable():
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_reachable(), reason="no Redis answers on 127.0.0.1:6379")
+def test_workers_share_stored_pages_and_counts_through_redis(app, database_url, tmp_path):
+    """With REDIS_URL, what one worker rendered or counted another answers from Redis: only the
+    version is read. Each database has keys of its own, so two shops may share one Redis."""
+    import secrets
+
+    import redis
+
+    from storefront import create_app
+
+    from .conftest import FreshContextClient, QueryCounter
+
+    make_sellable_food()
+    prefix = f"test-{secrets.token_hex(4)}:"
+    settings = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SERVER_NAME": "shop.test",
+                "PUBLIC_URL": "http://shop.test", "MEDIA_ROOT": str(tmp_path / "media"),
+                "REDIS_URL": "redis://127.0.0.1:6379/15", "CACHE_KEY_PREFIX": prefix,
+                "PAGE_CACHE": True, "COUNT_CACHE": True, "RATELIMIT_ENABLED": False}
+    workers = [create_app(settings), create_app(settings)]
+    server = redis.Redis.from_url(settings["REDIS_URL"])
+    try:
+        for worker in workers:
+            worker.test_client_class = FreshContextClient
+        first = workers[0].test_client().get("/produk?kategori=kopi")
+        assert first.status_code == 200 and server.keys(f"{prefix}page:*") and server.keys(f"{prefix}count:*")
+        with workers[1].app_context():
+            engine = db.engine
+        with QueryCounter(engine) as other:
+            again = workers[1].test_client().get("/produk?kategori=kopi")
+        assert other.count == 1 and "catalogue_state" in other.statements[0]
+        assert again.get_data() == first.get_data() and again.headers["ETag"] == first.headers["ETag"]
+        elsewhere = create_app({**settings, "CACHE_KEY_PREFIX": None,
+                                "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "other.db")})
+        here = create_app({**settings, "CACHE_KEY_PREFIX": None})
+        assert elsewhere.config["CACHE_KEY_PREFIX"] != here.config["CACHE_KEY_PREFIX"]
+    finally:
+        for key in server.scan_iter(f"{prefix}*"):
+            server.delete(key)
+        for worker in workers:
+            with worker.app_context():
+                db.engine.dispose()
+
+
+def test_a_redis_that_does_not_answer_is_no_cache(app, database_url, tmp_path):
+    """Pages are rendered, not refused, while the shared cache is away."""
+    from storefront import create_app
+
+    from .conftest import FreshContextClient, free_port
+
+    village = make_certified_village()
+    product = make_sellable_food(village)
+    worker = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SERVER_NAME": "shop.test",
+                         "PUBLIC_URL": "http://shop.test", "MEDIA_ROOT": str(tmp_path / "media"),
+                         "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "PAGE_CACHE": True,
+                         "COUNT_CACHE": True, "RATELIMIT_ENABLED": False})
+    worker.test_client_class = FreshContextClient
+    try:
+        for path, shown in (("/produk", product.name), (f"/produk/{product.slug}", product.name),
+                            ("/desa", village.name), ("/cari?q=Produk", product.name)):
+            page = worker.test_client().get(path)
+            assert page.status_code == 200 and shown in page.get_data(as_text=True), path
+    finally:
+        with worker.app_context():
+            db.engine.dispose()
+
+
+def test_the_release_setting_comes_from_the_environment(monkeypatch, database_url):
+    from storefront import create_app
+    from storefront.release import source_digest
+
+    monkeypatch.setenv("RELEASE", "3f2c9e1")
+    assert create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url}).config["RELEASE"] == "3f2c9e1"
+    monkeypatch.delenv("RELEASE")
+    assert create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url}).config["RELEASE"] == source_digest()

@@ -64,8 +64,7 @@ def add(client, product, quantity=1, **extra):
     assert page.status_code == 200
     form = text(page)
     assert 'action="/keranjang/tambah"' in form
-    data = {"csrf_token": csrf_token(form), "product_id": hidden(form, "product_id"),
-            "quantity": quantity, **extra}
+    data = {"product_id": hidden(form, "product_id"), "quantity": quantity, **extra}
     return client.post("/keranjang/tambah", data=data)
 
 

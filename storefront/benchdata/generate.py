@@ -20,7 +20,9 @@ from ..clock import today_wita
 from ..extensions import db
 from ..legality.models import Certificate, certificate_products
 from ..orders.models import Order, OrderLine, VillageOrder
+from ..planner import refresh_statistics
 from ..products.models import Category, Product
+from ..unit_of_work import after_commit
 from ..villages.models import GROUP_TYPES, Village
 from ..villages.regions import REGENCIES
 
@@ -225,6 +227,8 @@ def generate_catalog(villages, products, order_lines, seed=7, force=False, on=No
         for table in ("villages", "products", "certificates", "orders", "village_orders", "order_lines"):
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                               f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"))
+    after_commit(refresh_statistics, Village.__table__, Product.__table__, Certificate.__table__,
+                 certificate_products, Order.__table__, VillageOrder.__table__, OrderLine.__table__)
     return counts
 
 

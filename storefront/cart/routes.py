@@ -2,8 +2,10 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..extensions import csrf
 from ..forms import ConfirmForm
 from ..numbers import whole_number
+from ..same_origin import same_origin_only
 from ..unit_of_work import unit_of_work
 from ..urls import safe_next
 from .forms import CartLineForm
@@ -25,8 +27,13 @@ def _product_id(form):
 
 
 @bp.post("/tambah")
+@csrf.exempt
+@same_origin_only
 def add():
-    form = CartLineForm()
+    """Put a product in the cart. The form sits on public pages that are the same for every
+    visitor, so it carries no CSRF token: a post from another site is refused by its origin
+    instead (``same_origin.py``)."""
+    form = CartLineForm(meta={"csrf": False})
     back = safe_next(request.form.get("next"), url_for("cart.view"))
     product_id = _product_id(form)
     if not form.validate_on_submit() or product_id is None or not form.quantity.data:

@@ -1,27 +1,34 @@
-"""Conditional GET and a page cache for anonymous buyers of the public catalogue pages.
+"""Conditional GET and shared page data for anonymous buyers of the public catalogue pages.
 
 Safety rests on one cheap value, the *catalogue version*: the counter in ``catalogue_state``
 (moved by database triggers in the same transaction as any change to products, photos,
 villages, categories, certificates or a paper's product list, see ``CatalogueState``) and
-today's date in WITA (papers expire at midnight WITA). Every stored page and every ETag is keyed
-on it, so a product that stops being sellable is never served from a cache: the next request
-reads a new version, and the page is rendered afresh.
+today's date in WITA (papers expire at midnight WITA). It is read once per request, and every
+ETag and every stored page or count is keyed on it and on the *release* (``storefront/release.py``),
+so a product that stops being sellable is never served from a cache, and a new deploy never
+keeps a browser or a proxy on a page the old code made.
 
-Only anonymous requests are cached: no signed-in user, no cart or remember-me cookie, no flash
-message waiting (``anonymous_request``). Pages carrying a CSRF token are stored with a
-placeholder and given the requester's own token on the way out, and are marked ``private``;
-pages without one are ``public, no-cache`` (a shared cache must revalidate every time, and gets
-a 304 while the version holds). The views mark what may be stored (``cached_page``); the store
-itself sits in front of Flask (``front.PageCacheFront``), so that a hit costs no more than a
-look-up and the version query.
+Everything happens inside Flask's request cycle: sessions, sign-in timeouts, rate limits, input
+checks and security headers run for a stored page as for any other. ``cached_page`` answers an
+anonymous request (``anonymous_request``: nobody signed in, no cart or remember-me cookie, no
+message waiting) with 304 while its ETag holds, else with the page body kept in the shared cache
+under that ETag, else renders it and keeps it. The cache is Flask-Caching's: Redis when
+``REDIS_URL`` is set (one copy for every worker and server), else the memory of each process.
+
+A public page is the same for every anonymous visitor: it holds no CSRF token (add-to-cart is
+guarded by the request's origin instead, ``storefront/same_origin.py``), no message and no
+user. So it goes out ``public, no-cache``: a shared HTTP cache may keep it, and must ask again
+each time (a 304 while the version holds). A page whose rendering touched the session anyway (a
+token, a message) is never kept and never gets an ETag: it goes out ``private``.
 """
 import hashlib
+import logging
 from functools import wraps
 from typing import NamedTuple
 
 from flask import current_app, g, make_response, request, session
-from flask_wtf.csrf import generate_csrf
-from sqlalchemy import select
+from flask_caching import Cache
+from sqlalchemy import make_url, select
 from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response
 
@@ -29,17 +36,71 @@ from ..clock import today_wita
 from ..extensions import db
 from ..i18n import LANG_COOKIE, locale_for
 from ..products.models import CatalogueState
+from ..release import release_id
+
+log = logging.getLogger(__name__)
+
+#: Page bodies and counts shared by every worker (Redis) or kept per process (memory).
+cache = Cache(with_jinja2_ext=False)
+#: How long a page body is kept. Each is keyed on a version, which every catalogue change and
+#: every order moves: an old one is never read again, and goes when its time is up.
+PAGE_SECONDS = 600
+#: How long a count is kept: keyed on the listing version, which orders do not move.
+COUNT_SECONDS = 3600
+#: The most entries one process keeps without Redis (about 30 KB a page).
+MEMORY_ENTRIES = 2000
 
 #: Cookies that make a request personal: its pages are never shared or stored.
 PERSONAL_COOKIES = ("keranjang", "remember_token")
-#: Stands in a stored page where each buyer's own CSRF token goes.
-PLACEHOLDER = b"\x00csrf\x00"
-#: The environ key where ``cached_page`` tells the front what may be stored.
-STORABLE = "storefront.page_cache.storable"
 
-#: The one statement that reads the version, from a request's session or from the front.
+#: The one statement that reads the version.
 VERSION_QUERY = (select(CatalogueState.version, CatalogueState.listing_version)
                  .where(CatalogueState.id == 1))
+
+
+def _digest(*parts):
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:24]
+
+
+def init_app(app):
+    """Bind the shared cache: Redis when ``REDIS_URL`` is set, memory otherwise. The page store
+    and the count cache are on outside tests (``PAGE_CACHE``, ``COUNT_CACHE``), since tests reuse
+    one database for many catalogues."""
+    config = app.config
+    config.setdefault("PAGE_CACHE", not app.testing)
+    config.setdefault("COUNT_CACHE", not app.testing)
+    config["RELEASE"] = release_id(config)
+    if config.get("REDIS_URL"):
+        config.setdefault("CACHE_TYPE", "RedisCache")
+        config.setdefault("CACHE_REDIS_URL", config["REDIS_URL"])
+        # A Redis that hangs must not hang the pages: after this long they are rendered instead.
+        config.setdefault("CACHE_OPTIONS", {"socket_timeout": 0.5, "socket_connect_timeout": 0.5})
+    else:
+        config.setdefault("CACHE_TYPE", "SimpleCache")
+        config.setdefault("CACHE_THRESHOLD", MEMORY_ENTRIES)
+    # One Redis may serve several shops (staging and production, the benchmark's two
+    # databases): each database's versions count on their own, so its keys are its own.
+    database = make_url(config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
+    if not config.get("CACHE_KEY_PREFIX"):
+        config["CACHE_KEY_PREFIX"] = f"produkdesa:{_digest(database)[:8]}:"
+    config.setdefault("CACHE_DEFAULT_TIMEOUT", PAGE_SECONDS)
+    cache.init_app(app)
+
+
+def _shared_get(key):
+    """A value from the shared cache, or None; a cache that does not answer is no cache."""
+    try:
+        return cache.get(key)
+    except Exception as exc:  # noqa: BLE001 - Redis away: the page is rendered, not refused
+        log.warning("shared cache unavailable (get): %s", exc)
+        return None
+
+
+def _shared_set(key, value, seconds):
+    try:
+        cache.set(key, value, timeout=seconds)
+    except Exception as exc:  # noqa: BLE001 - as above
+        log.warning("shared cache unavailable (set): %s", exc)
 
 
 class Version(NamedTuple):
@@ -61,36 +122,43 @@ def version_of(row):
 
 
 def catalogue_version():
-    """The ``Version`` of everything the public pages show; one query, asked once per request."""
+    """The ``Version`` of everything the public pages show; one query, asked once per request.
+
+    Read on a connection of its own in autocommit mode: a page answered from the cache then
+    opens no transaction (no BEGIN and ROLLBACK around one indexed read). A page rendered after
+    it reads data at least as new as this version, so nothing older is ever kept under it."""
     if "catalogue_version" not in g:
-        g.catalogue_version = version_of(db.session.execute(VERSION_QUERY).first())
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            g.catalogue_version = version_of(connection.execute(VERSION_QUERY).first())
     return g.catalogue_version
 
 
 def cached_count(name, compute):
     """A value computed over what is listed (a filtered total, where page N starts, a ranking of
-    villages), kept once per listing version per process: counting 100,000 products against the
-    listing rule is the slow part of a page, and an order (which changes stock alone) keeps it."""
-    if not current_app.config.get("COUNT_CACHE", not current_app.testing):
+    villages), kept once per listing version in the shared cache: counting 100,000 products
+    against the listing rule is the slow part of a page, and an order (which changes stock alone)
+    keeps it. ``compute()`` must return something other than None."""
+    if not current_app.config["COUNT_CACHE"]:
         return compute()
-    counts = current_app.extensions["page_cache"].counts
-    key = (catalogue_version().listing, name)
-    value = counts.get(key)
+    key = "count:" + _digest(current_app.config["RELEASE"], catalogue_version().listing, name)
+    value = _shared_get(key)
     if value is None:
         value = compute()
-        counts.put(key, value)
+        _shared_set(key, value, COUNT_SECONDS)
     return value
 
 
-def page_key(environ, lang, config):
-    """What a cached page depends on besides the version: language (from the ``lang`` cookie's
+def page_key(lang, config):
+    """What a public page depends on besides the version: language (from the ``lang`` cookie's
     value), path and query string."""
+    environ = request.environ
     return (locale_for(lang, config), environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
             environ.get("QUERY_STRING", ""))
 
 
-def page_etag(version, key):
-    return hashlib.sha1(repr((version, key)).encode()).hexdigest()[:24]
+def page_etag(release, version, key):
+    """The ETag of a public page: the release, the catalogue version and what the page is."""
+    return _digest(release, version, key)
 
 
 def anonymous_session(buyer_session):
@@ -105,38 +173,53 @@ def anonymous_request():
     return anonymous_session(session)
 
 
+def _personal(response):
+    """Whether rendering made this page someone's own: it wrote to the session (a CSRF token,
+    a message), put a CSRF token in the page, or sets a cookie. Such a page is never shared."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    return session.modified or field in g or "Set-Cookie" in response.headers
+
+
 def cached_page(view):
-    """Serve a public GET page with an ETag and 304s; mark it storable for the front
-    when the request is anonymous."""
+    """Serve a public GET page: for an anonymous request, 304 while its ETag holds, else the body
+    kept in the shared cache, else rendered (and kept); anyone else gets a page of their own."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not anonymous_request():
-            response = make_response(view(*args, **kwargs))
-            response.cache_control.private = True
-            response.cache_control.no_cache = True
-            return response
-        version = catalogue_version().page
-        key = page_key(request.environ, request.cookies.get(LANG_COOKIE), current_app.config)
-        etag = page_etag(version, key)
+            return private(make_response(view(*args, **kwargs)))
+        config = current_app.config
+        etag = page_etag(config["RELEASE"], catalogue_version().page,
+                         page_key(request.cookies.get(LANG_COOKIE), config))
         if not is_resource_modified(request.environ, etag=etag):
-            return conditional_headers(Response(status=304), etag, public=True)
+            return public(Response(status=304), etag)
+        body = _shared_get("page:" + etag) if config["PAGE_CACHE"] else None
+        if body is not None:
+            return public(current_app.response_class(body, mimetype="text/html"), etag)
         response = make_response(view(*args, **kwargs))
         if response.status_code != 200 or response.direct_passthrough:
             return response
-        token = g.get("csrf_token") and generate_csrf()
-        request.environ[STORABLE] = (version, etag, token)
-        return conditional_headers(response, etag, public=not token)
+        if _personal(response):
+            return private(response)
+        if config["PAGE_CACHE"]:
+            _shared_set("page:" + etag, response.get_data(), PAGE_SECONDS)
+        return public(response, etag)
 
     return wrapper
 
 
-def conditional_headers(response, etag, public):
+def public(response, etag):
+    """The same for every anonymous visitor: any cache may keep it, and must ask again each time
+    (``If-None-Match``: 304 while the version holds)."""
     response.set_etag(etag)
+    response.cache_control.public = True
     response.cache_control.no_cache = True
-    if public:
-        response.cache_control.public = True
-    else:
-        response.cache_control.private = True
-    response.vary.update(("Cookie",))
+    response.vary.add("Cookie")
+    return response
+
+
+def private(response):
+    """Someone's own page: only their browser may keep it, and must ask again each time."""
+    response.cache_control.private = True
+    response.cache_control.no_cache = True
     return response

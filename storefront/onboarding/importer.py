@@ -17,8 +17,9 @@ from ..extensions import db
 from ..legality.formats import NumberFormatError, normalise_number, pirt_expiry_year
 from ..legality.models import KINDS, STATUSES, VILLAGE_WIDE_KINDS, Certificate, CertificateEvent
 from ..legality.services import REASON_REQUIRED, LegalityError, TransitionError, change_certificate_status
+from ..planner import refresh_statistics
 from ..products.models import Category, Product
-from ..unit_of_work import unit_of_work
+from ..unit_of_work import after_commit, unit_of_work
 from ..villages.models import GROUP_TYPES, Village
 from ..villages.regions import resolve_regency
 
@@ -120,6 +121,7 @@ def import_catalog(document, *, dry_run=False, actor_name):
         products = _import_products(sections["products"], villages, report)
         _import_certificates(sections["certificates"], villages, products, report, actor_name)
     db.session.flush()
+    after_commit(refresh_statistics, "villages", "products", "certificates", "certificate_products")
     return report
 
 
