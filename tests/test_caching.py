@@ -8,7 +8,7 @@ import pytest
 from flask import request_started
 from sqlalchemy import select, text
 
-from storefront.catalog.caching import cache
+from storefront.catalog.caching import clear_cache
 from storefront.products.models import CatalogueState, Product
 from storefront.extensions import db
 from storefront.legality.models import Certificate
@@ -19,9 +19,9 @@ from .factories import make_certified_village, make_sellable_food, make_user, si
 @pytest.fixture
 def cached_app(app):
     app.config.update(PAGE_CACHE=True, COUNT_CACHE=True)
-    cache.clear()
+    clear_cache()
     yield app
-    cache.clear()
+    clear_cache()
 
 
 def buy_form(html):

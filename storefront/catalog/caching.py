@@ -23,6 +23,8 @@ token, a message) is never kept and never gets an ETag: it goes out ``private``.
 """
 import hashlib
 import logging
+import threading
+from collections import OrderedDict
 from functools import wraps
 from typing import NamedTuple
 
@@ -49,6 +51,8 @@ PAGE_SECONDS = 600
 COUNT_SECONDS = 3600
 #: The most entries one process keeps without Redis (about 30 KB a page).
 MEMORY_ENTRIES = 2000
+#: Entries each process also keeps in front of Redis (the most read pages and counts).
+RECENT_ENTRIES = 256
 
 #: Cookies that make a request personal: its pages are never shared or stored.
 PERSONAL_COOKIES = ("keranjang", "remember_token")
@@ -85,18 +89,67 @@ def init_app(app):
         config["CACHE_KEY_PREFIX"] = f"produkdesa:{_digest(database)[:8]}:"
     config.setdefault("CACHE_DEFAULT_TIMEOUT", PAGE_SECONDS)
     cache.init_app(app)
+    app.extensions["recent_pages"] = _Recent(RECENT_ENTRIES)
+
+
+class _Recent:
+    """The entries this process read or wrote last, in front of Redis. Safe without any
+    invalidation: every key names the release and the catalogue version it was made for, so
+    the value under a key never changes; a newer version is simply another key."""
+
+    def __init__(self, size):
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def put(self, key, value):
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+    def clear(self):
+        with self.lock:
+            self.items.clear()
+
+
+def _recent():
+    """This app's (this worker's) recent entries, in front of the shared cache: a hit here costs
+    no round trip to Redis."""
+    return current_app.extensions["recent_pages"]
+
+
+def clear_cache():
+    """Forget every stored page and count (tests; an operator never needs to)."""
+    _recent().clear()
+    cache.clear()
 
 
 def _shared_get(key):
-    """A value from the shared cache, or None; a cache that does not answer is no cache."""
+    """A value from this process's recent entries or the shared cache, or None; a cache that
+    does not answer is no cache."""
+    value = _recent().get(key)
+    if value is not None:
+        return value
     try:
-        return cache.get(key)
+        value = cache.get(key)
     except Exception as exc:  # noqa: BLE001 - Redis away: the page is rendered, not refused
         log.warning("shared cache unavailable (get): %s", exc)
         return None
+    if value is not None:
+        _recent().put(key, value)
+    return value
 
 
 def _shared_set(key, value, seconds):
+    _recent().put(key, value)
     try:
         cache.set(key, value, timeout=seconds)
     except Exception as exc:  # noqa: BLE001 - as above
