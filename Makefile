@@ -33,10 +33,11 @@ run: demo
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-# Two processes (one per core), a test file each at a time: each has its own databases.
+# Two processes (one per core), each with its own databases, sharing the tests out as they go;
+# the slowest tests are listed at the end so that the next slowdown is seen.
 PYTEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=15 $(PYTEST_ARGS)
 
 # Benchmarks against the ceiling, demo and national scale on PostgreSQL (see bench/README.md).
 bench: install

@@ -23,6 +23,8 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 #: Shannon estimate a production SECRET_KEY must reach: ``token_hex(32)`` gives about 240,
 #: ``token_hex(16)`` (128 random bits in 32 characters) about 115, ``"a" * 32`` none.
 MIN_KEY_BITS = 96
+#: Werkzeug's scrypt at its default cost (n=2**15, r=8, p=1): about 50 ms and 32 MB per hash.
+STRONG_PASSWORD_HASH = "scrypt"
 
 
 def _flag(value):
@@ -182,6 +184,8 @@ def load_config(app, overrides=None):
     #: Names the deployed release in ETags and cache keys (storefront/release.py); empty: a digest
     #: of the code, templates, translations and static files.
     cfg["RELEASE"] = env.get("RELEASE") or None
+    #: Not read from the environment: only the test suite chooses a cheaper hash (hashing.py).
+    cfg["PASSWORD_HASH_METHOD"] = STRONG_PASSWORD_HASH
     if overrides:
         cfg.update(overrides)
 
@@ -193,6 +197,9 @@ def load_config(app, overrides=None):
                 f"SECRET_KEY {problem}: set a random value "
                 "(python -c 'import secrets; print(secrets.token_hex(32))') before starting in production."
             )
+        if cfg["PASSWORD_HASH_METHOD"] != STRONG_PASSWORD_HASH:
+            raise ConfigError(f"PASSWORD_HASH_METHOD must be {STRONG_PASSWORD_HASH!r} in production "
+                              "(a cheaper method is for the test suite only).")
         if not cfg["PUBLIC_URL"]:
             raise ConfigError(
                 "PUBLIC_URL is not set: give the shop's public address (e.g. https://produkdesa.nttprov.go.id); "

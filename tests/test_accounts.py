@@ -95,3 +95,20 @@ def test_database_refuses_a_member_without_village(app):
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_production_hashes_passwords_with_scrypt_and_refuses_a_cheaper_method(database_url, tmp_path):
+    from storefront import create_app
+    from storefront.config import ConfigError
+
+    from .conftest import PRODUCTION_SETTINGS
+
+    settings = {**PRODUCTION_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, "MEDIA_ROOT": str(tmp_path)}
+    production = create_app(settings)
+    with production.app_context():
+        user = User(email="kuat@example.org", name="Kuat", role="customer")
+        user.set_password("a-long-test-password")
+        assert user.password_hash.startswith("scrypt:32768:8:1$")
+        assert user.check_password("a-long-test-password")
+    with pytest.raises(ConfigError, match="PASSWORD_HASH_METHOD"):
+        create_app({**settings, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1"})

@@ -19,11 +19,12 @@ from babel.messages.pofile import read_po
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from storefront.products.models import Product
 from storefront.extensions import db
 from storefront.orders.models import Order, OrderEvent, OrderLine
+from storefront.products.models import Product
 
 from .factories import make_sellable_food
+from .local_http import serve_in_thread
 
 TIMEOUT = 60  # seconds, for every request and every wait
 PO_FILE = Path(__file__).resolve().parent.parent / "storefront/translations/id/LC_MESSAGES/messages.po"
@@ -88,8 +89,7 @@ def live(app):
         # Alembic's fileConfig (migrations/env.py) disables loggers that existed before it ran.
         logger.disabled = False
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
+    thread = serve_in_thread(server, name="live-server")
 
     class Live:
         url = f"http://127.0.0.1:{server.server_port}"

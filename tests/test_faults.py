@@ -23,17 +23,17 @@ import requests
 from sqlalchemy import create_engine, func, make_url, select, text
 
 from storefront import create_app
-from storefront.products.models import Product
 from storefront.clock import now_utc
 from storefront.extensions import db
 from storefront.orders.models import Order, OrderLine, VillageOrder
 from storefront.orders.services import expire_unpaid_orders
+from storefront.products.models import Product
 
 from .factories import make_certified_village, make_sellable_food
 from .gunicorn_server import gunicorn
+from .local_http import serve_in_thread
 from .mail_server import free_port
 from .test_stripe import SECRET_KEY, WEBHOOK_SECRET, _hidden, _number, _order, _stock, indonesian, place
-
 
 # --- the database goes away, then comes back ------------------------------------------------------
 
@@ -131,7 +131,7 @@ class SlowOrBrokenStripe:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server)
 
     def close(self):
         self.server.shutdown()

@@ -19,24 +19,24 @@ from itertools import count
 from pathlib import Path
 
 import pytest
-from flask_babel import force_locale
 from aiosmtpd.controller import Controller
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from storefront.clock import as_utc, now_utc
 from storefront.extensions import db
 from storefront.orders.models import Order, OrderLine, VillageOrder
-from storefront.outbox import worker as outbox_worker
 from storefront.orders.notices import record_parcel_event
+from storefront.outbox import worker as outbox_worker
 from storefront.outbox.models import OutboxAttempt, OutboxMessage
 from storefront.outbox.services import (WebhookError, deactivate_webhook, resend_delivery, save_webhook,
                                         validate_webhook_url)
-from storefront.outbox.signing import (SignatureError, compute_signature, new_secret, signature_header,
-                                       verify)
+from storefront.outbox.signing import SignatureError, compute_signature, new_secret, signature_header, verify
 from storefront.outbox.worker import GIVE_UP_AFTER, Worker, backoff, claim_next, deliver_due
 
 from .factories import make_village
 from .fake_network import FakeDNS, Listener, Network, self_signed_certificate
+from .local_http import serve_in_thread
 from .mail_server import Mailbox, free_port as _free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,8 +132,7 @@ class Receiver:
         self.server.daemon_threads = True
         if tls is not None:  # an https receiver (``tls``: a server-side ssl.SSLContext)
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.server)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/desa"
 
     def handle(self, path, headers, body):

@@ -55,14 +55,14 @@ def test_no_template_or_static_file_has_inline_style_script_or_handlers(folder):
 
 
 @pytest.fixture
-def failing_app(app):
+def failing_app(fresh_app):
     """The test app with one route that fails, answered as a real server would (no propagation)."""
     def boom():
         raise RuntimeError("boom")
 
-    app.add_url_rule("/_boom", "boom", boom)
-    app.config["PROPAGATE_EXCEPTIONS"] = False
-    return app
+    fresh_app.add_url_rule("/_boom", "boom", boom)
+    fresh_app.config["PROPAGATE_EXCEPTIONS"] = False
+    return fresh_app
 
 
 def test_every_kind_of_response_carries_the_headers(failing_app):
@@ -103,7 +103,9 @@ def test_hsts_only_in_production(database_url, tmp_path):
         assert client.get(path, base_url="https://shop.test").headers.get("Strict-Transport-Security") == HSTS, path
 
 
-def test_a_view_that_sets_its_own_stricter_policy_keeps_it(app):
+def test_a_view_that_sets_its_own_stricter_policy_keeps_it(fresh_app):
+    app = fresh_app
+
     def scan_like():
         return "x", 200, {"Content-Security-Policy": "default-src 'none'", "X-Frame-Options": "SAMEORIGIN"}
 

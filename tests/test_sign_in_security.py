@@ -15,12 +15,13 @@ from storefront import create_app
 from storefront.accounts.models import Invitation, PasswordReset, User
 from storefront.accounts.passwords import common_passwords, password_problem
 from storefront.accounts.services import invite_member, request_password_reset
-from storefront.onboarding.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from storefront.config import STRONG_PASSWORD_HASH
 from storefront.extensions import db
+from storefront.onboarding.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from storefront.outbox.models import OutboxMessage
 from storefront.ratelimit import limiter
 
-from .conftest import _empty_tables, csrf_token
+from .conftest import _empty_tables, build_app, csrf_token
 from .factories import make_user, make_village, sign_in
 
 PASSWORD = "a-long-test-password"
@@ -145,21 +146,15 @@ class FakeTime:
 @pytest.fixture
 def limited_app(database_url, tmp_path, monkeypatch):
     """An app with the limiter on and small limits; the rest as conftest's ``app``."""
-    from .conftest import FreshContextClient
-
     fake = FakeTime()
     monkeypatch.setattr(limits.storage.memory, "time", SimpleNamespace(time=fake.time))
-    app = create_app({
-        "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
-        "MEDIA_ROOT": str(tmp_path / "media"), "SCAN_ROOT": str(tmp_path / "scans"),
-        "MAIL_SERVER": None, "OFFICE_EMAIL": "", "SERVER_NAME": "shop.test", "PUBLIC_URL": "http://shop.test",
+    app = build_app(database_url, tmp_path, **{
         "RATELIMIT_ENABLED": True, "REDIS_URL": None,
         "RATELIMIT_SIGN_IN_IP": "6/minute", "RATELIMIT_SIGN_IN_ACCOUNT": "3/15 minutes",
         "RATELIMIT_SIGN_IN_ACCOUNT_IP": "2/15 minutes", "RATELIMIT_SIGN_IN_DEVICE": "3/15 minutes",
         "RATELIMIT_RESET_IP": "4/minute", "RATELIMIT_RESET_EMAIL": "2/hour",
         "RATELIMIT_SIGN_UP_IP": "2/hour", "RATELIMIT_SIGN_UP_EMAIL": "2/hour",
     })
-    app.test_client_class = FreshContextClient
     app.fake_time = fake
     with app.app_context():
         yield app
@@ -436,12 +431,8 @@ def test_the_limiter_counts_in_redis_when_redis_url_is_set(database_url, tmp_pat
     import redis
 
     ip = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
-    app = create_app({
-        "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
-        "MEDIA_ROOT": str(tmp_path / "media"), "SCAN_ROOT": str(tmp_path / "scans"),
-        "MAIL_SERVER": None, "SERVER_NAME": "shop.test", "PUBLIC_URL": "http://shop.test", "RATELIMIT_ENABLED": True,
-        "REDIS_URL": "redis://127.0.0.1:6379/15",
-        "RATELIMIT_SIGN_IN_IP": "2/minute"})
+    app = build_app(database_url, tmp_path, RATELIMIT_ENABLED=True, REDIS_URL="redis://127.0.0.1:6379/15",
+                    RATELIMIT_SIGN_IN_IP="2/minute")
     server = redis.Redis.from_url("redis://127.0.0.1:6379/15")
     with app.app_context():
         try:
@@ -488,6 +479,7 @@ def _timed(call):
 
 
 def test_sign_in_takes_as_long_for_an_unknown_address_as_for_a_known_one(app):
+    app.config["PASSWORD_HASH_METHOD"] = STRONG_PASSWORD_HASH  # what is timed is production's hash
     known = make_user(email="ada@example.org")
     unconfirmed = make_user(email="belum@example.org")
     unconfirmed.email_confirmed_at = None
@@ -532,6 +524,7 @@ def test_sign_in_answers_the_same_for_unknown_unconfirmed_and_known_addresses(ap
 
 
 def test_sign_up_takes_as_long_for_a_taken_address_as_for_a_new_one(app):
+    app.config["PASSWORD_HASH_METHOD"] = STRONG_PASSWORD_HASH
     make_user(email=EMAIL)
     times = {"taken": [], "new": []}
     _sign_up(app, 0)  # warm-up

@@ -29,18 +29,19 @@ from babel.messages.pofile import read_po
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from storefront.products.models import Product
 from storefront.clock import now_utc
 from storefront.extensions import db
-from storefront.outbox.worker import deliver_due
 from storefront.legality.models import Certificate
 from storefront.money import format_idr
 from storefront.orders.models import Order, OrderEvent
 from storefront.orders.services import expire_unpaid_orders
+from storefront.outbox.worker import deliver_due
 from storefront.payments.models import StripeEvent
+from storefront.products.models import Product
 
 from .conftest import csrf_token
 from .factories import make_sellable_food, make_user, sign_in
+from .local_http import serve_in_thread
 from .mail_server import free_port as _free_port
 
 SECRET_KEY = "sk_test_x"
@@ -244,8 +245,7 @@ def fake_stripe():
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    thread = serve_in_thread(server)
     fake.url = f"http://127.0.0.1:{server.server_port}"
     try:
         yield fake
@@ -592,8 +592,7 @@ def test_completed_delivered_three_times_among_other_events_pays_once(app, clien
 def live(app):
     """The app on a real socket, for deliveries that arrive at the same moment."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    thread = serve_in_thread(server)
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:

@@ -5,10 +5,10 @@ import secrets
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..clock import now_utc
 from ..extensions import db
+from .hashing import hash_password, password_matches
 
 ROLES = ("customer", "village_member", "verifier", "admin")
 
@@ -69,10 +69,10 @@ class User(UserMixin, db.Model):
         self.session_token = secrets.token_hex(16)
 
     def set_password(self, password):
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = hash_password(password)
 
     def check_password(self, password):
-        return check_password_hash(self.password_hash, password)
+        return password_matches(self.password_hash, password)
 
     @property
     def is_active(self):

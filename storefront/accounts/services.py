@@ -3,17 +3,16 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..addresses import address_problem
 from ..clock import as_utc, now_utc
 from ..contact import ContactError, normalise_email, normalise_phone
 from ..extensions import db
+from .hashing import check_against_nobody, hash_password
 from .models import ROLES, Address, Invitation, PasswordReset, SignUpConfirmation, User
 from .passwords import password_problem
 from .sessions import end_all_sessions
@@ -49,13 +48,6 @@ def _find_user(email):
     ).one_or_none()
 
 
-@cache
-def _dummy_password_hash():
-    """A hash made as ``User.set_password`` makes one (same algorithm and cost), of a random
-    password nobody knows: checked when there is no account to check against."""
-    return generate_password_hash(secrets.token_urlsafe(32))
-
-
 def authenticate(email, password):
     """The active, confirmed user with this e-mail and password, else None (the same answer for
     every failure).
@@ -67,7 +59,7 @@ def authenticate(email, password):
     """
     user = _find_user(email)
     if user is None:
-        check_password_hash(_dummy_password_hash(), password or "")
+        check_against_nobody(password or "")
         return None
     if not user.check_password(password or "") or not user.active or not user.is_confirmed:
         return None
@@ -132,7 +124,7 @@ def sign_up(*, email, name, password, hours):
     """
     email = normalise_email(email).lower()
     check_new_password(password, email=email)
-    password_hash = generate_password_hash(password)
+    password_hash = hash_password(password)
     user = _find_user(email)
     if user is None:
         user = User(email=email, name=name, role="customer", password_hash=password_hash)

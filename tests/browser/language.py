@@ -33,7 +33,8 @@ def untranslated(text, lang):
     english, indonesian = _phrases()
     foreign = english - indonesian if lang == "id" else indonesian - english
     flat = " ".join(text.split())
-    return sorted(p for p in foreign if re.search(r"(?<!\w)" + re.escape(p) + r"(?!\w)", flat))
+    # The plain substring test first: it throws out nearly every phrase at a fraction of the cost.
+    return sorted(p for p in foreign if p in flat and re.search(r"(?<!\w)" + re.escape(p) + r"(?!\w)", flat))
 
 
 def assert_speaks(page, lang):
