@@ -6,10 +6,6 @@ import pytest
 from .conftest import ADMIN, RATOGESA, VERIFIER, sign_in
 from .language import assert_speaks
 
-# Every journey in one test process, so that the shop and Chromium start once (make test runs
-# with --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("browser")
-
 BUYER = {"name": "Yohana Bria", "email": "yohana@contoh.id", "phone": "0812 3456 7890",
          "province": "Bali", "regency": "Kota Denpasar", "district": "Denpasar Barat",
          "village_ward": "Dauh Puri", "postal_code": "80113", "street": "Jl. Gajah Mada 1"}
