@@ -57,8 +57,6 @@ def _private_postgres_database(url):
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-        # A commit need not wait for the disk here: a crash loses only a throwaway database.
-        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     try:
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:

@@ -2,11 +2,13 @@
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from storefront import create_app
 from storefront.accounts.models import User
 from storefront.accounts.services import AccountError, create_user
+from storefront.config import ConfigError
 from storefront.extensions import db
 
-from .conftest import csrf_token
+from .conftest import PRODUCTION_SETTINGS, csrf_token
 from .factories import make_user, make_village
 
 PASSWORD = "a-long-test-password"
@@ -98,11 +100,6 @@ def test_database_refuses_a_member_without_village(app):
 
 
 def test_production_hashes_passwords_with_scrypt_and_refuses_a_cheaper_method(database_url, tmp_path):
-    from storefront import create_app
-    from storefront.config import ConfigError
-
-    from .conftest import PRODUCTION_SETTINGS
-
     settings = {**PRODUCTION_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, "MEDIA_ROOT": str(tmp_path)}
     production = create_app(settings)
     with production.app_context():
