@@ -6,10 +6,10 @@ from itertools import count
 from sqlalchemy import select
 
 from storefront.accounts.models import User
-from storefront.products.models import Category, Product
 from storefront.clock import now_utc, today_wita
 from storefront.extensions import db
 from storefront.legality.models import Certificate
+from storefront.products.models import Category, Product
 from storefront.villages.models import Village
 
 _seq = count(1)

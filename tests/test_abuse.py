@@ -27,9 +27,9 @@ from sqlalchemy import select, text
 from werkzeug.datastructures import MultiDict
 from wtforms.i18n import messages_path
 
-from storefront.products.models import Product
 from storefront.clock import today_wita
 from storefront.extensions import db
+from storefront.products.models import Product
 
 from .browser.language import untranslated
 from .conftest import csrf_token
@@ -440,8 +440,9 @@ def test_stored_script_in_a_village_story_and_sign_up_name_is_shown_escaped(stor
     assert response.status_code in (302, 303), response.status_code
     _assert_escaped(w.client(ADMIN), "/kantor/pengguna", SCRIPT)  # unconfirmed, already listed
     # The mailed link (from the outbox) activates the account with that name.
-    from storefront.outbox.models import OutboxMessage
     import json
+
+    from storefront.outbox.models import OutboxMessage
     mail = db.session.scalars(select(OutboxMessage).where(OutboxMessage.target == "ani@example.org")).one()
     link = re.search(r"http://shop\.test(/daftar/konfirmasi/\S+)", json.loads(mail.payload)["text"]).group(1)
     page = client.get(link).get_data(as_text=True)

@@ -20,15 +20,15 @@ from werkzeug.security import generate_password_hash
 
 from storefront.accounts.models import Invitation, User
 from storefront.accounts.services import invite_member
-from storefront.products.models import Product, ProductPhoto, ProductRevision
-from storefront.products.review import propose_change
+from storefront.checkout.models import ShippingRate
 from storefront.clock import now_utc, today_wita
 from storefront.extensions import db
+from storefront.legality.models import Certificate, CertificateEvent, CertificateScan, certificate_products
 from storefront.orders.models import Order, OrderLine, VillageOrder
 from storefront.outbox.models import OutboxMessage, VillageWebhook
-from storefront.checkout.models import ShippingRate
 from storefront.payments.models import StripeEvent
-from storefront.legality.models import Certificate, CertificateEvent, CertificateScan, certificate_products
+from storefront.products.models import Product, ProductPhoto, ProductRevision
+from storefront.products.review import propose_change
 from storefront.villages.models import Village
 
 from .conftest import csrf_token

@@ -14,21 +14,19 @@ from sqlalchemy import select
 
 from storefront.accounts.models import Address, User
 from storefront.accounts.services import request_password_reset, sign_up
-from storefront.products.models import ProductPhoto
 from storefront.extensions import db
 from storefront.feeds.services import rotate_feed_token
 from storefront.media import save_image
-from storefront.orders.models import Order, VillageOrder
 from storefront.orders.links import access_token_hash
+from storefront.orders.models import Order, VillageOrder
+from storefront.products.models import ProductPhoto
 from storefront.villages.models import Village
 
 from .conftest import csrf_token
 from .factories import make_sellable_food
-from .test_access_matrix import (
-    ADMIN, ANON, CUSTOMER, GET_RULES as PORTAL_GET_RULES, MEMBER_A, MEMBER_B, PASSWORD,
-    POST_CASES as PORTAL_POST_CASES, ROLES, SIGN_IN_PATH, VERIFIER, World, _paid_parcel,
-    _location_path, everyone, wrong_answers,
-)
+from .test_access_matrix import (ADMIN, ANON, CUSTOMER, GET_RULES as PORTAL_GET_RULES, MEMBER_A, MEMBER_B,
+                                 PASSWORD, POST_CASES as PORTAL_POST_CASES, ROLES, SIGN_IN_PATH, VERIFIER,
+                                 World, _location_path, _paid_parcel, everyone, wrong_answers)
 
 SIGNED_IN = (CUSTOMER, MEMBER_A, MEMBER_B, VERIFIER, ADMIN)
 

@@ -265,6 +265,7 @@ def test_a_suspended_account_gets_no_mail_from_a_sign_up(client, smtp):
 
 def test_an_invitation_takes_over_an_unconfirmed_sign_up(app, client, smtp):
     from storefront.accounts.services import accept_invitation, invite_member
+
     from .factories import make_village
 
     assert _sign_up(client, email="anggota@desa.example.id").status_code == 303
@@ -329,6 +330,7 @@ def test_the_migration_counts_every_existing_account_as_confirmed(database_url, 
     from werkzeug.security import generate_password_hash
 
     from storefront import create_app
+
     from .conftest import _private_postgres_database
 
     databases = None

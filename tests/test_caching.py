@@ -9,9 +9,9 @@ from flask import request_started
 from sqlalchemy import select, text
 
 from storefront.catalog.caching import clear_cache
-from storefront.products.models import CatalogueState, Product
 from storefront.extensions import db
 from storefront.legality.models import Certificate
+from storefront.products.models import CatalogueState, Product
 
 from .factories import make_certified_village, make_sellable_food, make_user, sign_in
 

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import func, select
 
 from storefront.cart.models import Cart, CartItem
-from storefront.products.models import Product
+from storefront.checkout.models import ShippingRate
 from storefront.clock import now_utc
 from storefront.extensions import db
-from storefront.outbox.worker import deliver_due
 from storefront.legality.models import Certificate
 from storefront.orders.models import Order, OrderEvent, OrderLine, VillageOrder
-from storefront.checkout.models import ShippingRate
+from storefront.outbox.worker import deliver_due
+from storefront.products.models import Product
 
 from .conftest import csrf_token
 from .factories import make_certified_village, make_product, make_sellable_food, make_user, sign_in

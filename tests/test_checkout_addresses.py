@@ -9,17 +9,17 @@ import pytest
 from sqlalchemy import select
 
 from storefront.accounts.models import Address
+from storefront.cart.models import Cart, CartItem
 from storefront.checkout.services import CheckoutError, place_order
 from storefront.checkout.shipping import zone_for
-from storefront.cart.models import Cart, CartItem
 from storefront.extensions import db
 from storefront.indonesia import regions
 from storefront.villages.regions import REGENCIES
 
 from .conftest import csrf_token
 from .factories import make_certified_village, make_sellable_food, make_user, sign_in
-from .test_cart_checkout import (NGADA, english, hidden, only_order, order_count, order_path, place,
-                                 quote, shipping, stock, text, village_orders)
+from .test_cart_checkout import (NGADA, english, hidden, only_order, order_count, order_path, place, quote,
+                                 shipping, stock, text, village_orders)
 
 ADDRESS = {"name": "Budi Santoso", "phone": "0812 3456 7890", "province": "Bali",
            "regency": "51.71", "district": "Denpasar Barat", "village_ward": "Dauh Puri",

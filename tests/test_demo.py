@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from storefront import ROOT
-from storefront.products.models import Category, Product, ProductPhoto
-from storefront.listing.rule import sellable_product_ids
 from storefront.extensions import db
 from storefront.legality.models import Certificate
+from storefront.listing.rule import sellable_product_ids
+from storefront.products.models import Category, Product, ProductPhoto
 from storefront.villages.models import Village
 
 CATEGORY_CODES = {"kopi", "teh-herbal", "camilan", "pangan-pokok", "gula-madu", "rempah",

@@ -3,18 +3,17 @@ import pytest
 from sqlalchemy import func, select, text
 
 from storefront.benchdata.generate import GenerateRefused, generate_catalog
-from storefront.unit_of_work import unit_of_work
 from storefront.catalog.browse import Filters, catalog_statement
-from storefront.listing.rule import explain_listing, sellable_product_ids
-from storefront.onboarding.importer import run_import as import_catalog
-from storefront.products.models import Product
 from storefront.extensions import db
 from storefront.legality.models import Certificate
+from storefront.listing.rule import explain_listing, sellable_product_ids
+from storefront.onboarding.importer import run_import as import_catalog
 from storefront.orders.models import Order, OrderLine, VillageOrder
+from storefront.products.models import Product
+from storefront.unit_of_work import unit_of_work
 from storefront.villages.models import Village
 
 from .factories import make_village
-
 
 
 def generate(**counts):

@@ -10,14 +10,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from storefront.onboarding.importer import run_import as import_catalog
-from storefront.products.models import Product
-from storefront.listing.rule import is_sellable
 from storefront.clock import today_wita
 from storefront.extensions import db
-from storefront.legality.models import (STATUSES, Certificate, CertificateEvent,
-                                        certificate_products)
+from storefront.legality.models import STATUSES, Certificate, CertificateEvent, certificate_products
 from storefront.legality.services import reject_certificate, revoke_certificate, verify_certificate
+from storefront.listing.rule import is_sellable
+from storefront.onboarding.importer import run_import as import_catalog
+from storefront.products.models import Product
 from storefront.villages.models import Village
 
 from .factories import make_user, make_village, sign_in

@@ -8,8 +8,8 @@ village registration / suspension at the office.
 Messages are checked in Indonesian (the shop's default language) unless a test switches to English.
 """
 import html
-import json
 import io
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -23,15 +23,15 @@ from storefront import create_app
 from storefront.accounts.models import Invitation, User
 from storefront.clock import now_utc, today_wita
 from storefront.extensions import db
-from storefront.outbox.models import OutboxMessage
 from storefront.legality.models import Certificate, CertificateEvent, CertificateScan
 from storefront.legality.services import (TRANSITIONS, LegalityError, TransitionError,
                                           change_certificate_status)
+from storefront.outbox.models import OutboxMessage
 from storefront.villages.models import Village
 
 from .conftest import FreshContextClient, csrf_token
-from .factories import (make_certificate, make_certified_village, make_product, make_sellable_food,
-                        make_user, make_village, sign_in)
+from .factories import (make_certificate, make_certified_village, make_product, make_sellable_food, make_user,
+                        make_village, sign_in)
 from .images import MB, peak_memory, phone_photo, png_of_size
 from .visibility import assert_hidden, assert_visible
 

@@ -12,11 +12,11 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from storefront.extensions import db
+from storefront.listing.rule import explain_listing, is_sellable
 from storefront.onboarding.importer import run_import as import_catalog
 from storefront.products.models import REVIEW_STATUSES, ListingEvent, Product, ProductPhoto, ProductRevision
 from storefront.products.review import LISTING_TRANSITIONS, ReviewError, decide_listing, propose_change
-from storefront.listing.rule import explain_listing, is_sellable
-from storefront.extensions import db
 
 from .conftest import csrf_token
 from .factories import (category, make_certificate, make_certified_village, make_product, make_sellable_food,

@@ -9,8 +9,8 @@ from storefront.clock import today_wita
 from storefront.extensions import db
 from storefront.legality.models import Certificate
 
-from .factories import (make_certificate, make_certified_village, make_product,
-                        make_sellable_food, make_village)
+from .factories import (make_certificate, make_certified_village, make_product, make_sellable_food,
+                        make_village)
 from .visibility import assert_hidden, assert_visible
 
 NOT_VERIFIED = ["pending", "rejected", "revoked"]

@@ -12,15 +12,15 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select, update
 
-from storefront.products.models import Product, ProductPhoto, ProductRevision
 from storefront.extensions import db
 from storefront.legality.models import certificate_products
+from storefront.products.models import Product, ProductPhoto, ProductRevision
 from storefront.villages.models import Village
 
 from .conftest import csrf_token
+from .factories import (category, make_certificate, make_certified_village, make_product, make_sellable_food,
+                        make_user, make_village, office_approves, sign_in)
 from .images import MB, peak_memory, phone_photo, png_of_size
-from .factories import (category, make_certificate, make_certified_village, make_product,
-                        make_sellable_food, make_user, make_village, office_approves, sign_in)
 from .visibility import assert_hidden, assert_visible
 
 

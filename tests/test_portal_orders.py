@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from storefront.products.models import Product
 from storefront.clock import now_utc
 from storefront.extensions import db
 from storefront.orders.deadlines import flag_overdue_parcels
@@ -18,6 +17,7 @@ from storefront.orders.fulfilment import OFFICE, TRANSITIONS, VILLAGE, Change, c
 from storefront.orders.models import PARCEL_STATUSES, Order, OrderEvent, OrderLine, VillageOrder
 from storefront.orders.services import OrderError
 from storefront.outbox.models import OutboxMessage, VillageWebhook
+from storefront.products.models import Product
 
 from .conftest import csrf_token
 from .factories import make_certified_village, make_sellable_food, make_user, sign_in

@@ -15,8 +15,7 @@ from storefront.outbox.models import OutboxMessage
 from storefront.outbox.worker import deliver_due
 from storefront.villages.models import Village
 
-from .factories import (make_certificate, make_certified_village, make_product, make_sellable_food,
-                        make_user)
+from .factories import make_certificate, make_certified_village, make_product, make_sellable_food, make_user
 from .mail_server import free_port as _free_port
 
 START = date(2026, 3, 2)
@@ -224,7 +223,7 @@ def test_without_mail_server_the_mail_goes_to_the_log(app, runner, today, caplog
     # disables loggers that existed before; a served app never migrates in-process.
     monkeypatch.setattr(app.logger, "disabled", False)
     village = make_certified_village()
-    paper = make_certificate(village, "pirt", [make_product(village, "kopi")],
+    make_certificate(village, "pirt", [make_product(village, "kopi")],
                              expires_on=START + timedelta(days=30))
     with caplog.at_level(logging.WARNING):
         output = remind(runner)

@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from storefront.catalog import browse
 from storefront.catalog.caching import catalogue_version
-from storefront.products.models import Category
 from storefront.extensions import db
+from storefront.products.models import Category
 from storefront.villages.models import Village
 
 from .factories import make_certificate, make_certified_village, make_product, make_sellable_food

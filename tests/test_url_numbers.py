@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
 from werkzeug.routing.converters import NumberConverter
 
-from storefront.products.models import Product
 from storefront.extensions import db
+from storefront.products.models import Product
 
 from .conftest import csrf_token
 from .test_access_matrix import ANON, CUSTOMER, MEMBER_A, VERIFIER

@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, RadioField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
 from ..address_forms import AddressForm
@@ -25,4 +26,4 @@ class CheckoutForm(AddressForm):
 
     def __init__(self, *args, methods=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.payment_method.choices = [(m, PAYMENT_LABELS[m]) for m in methods]
+        self.payment_method.choices = [SelectChoice(m, PAYMENT_LABELS[m]) for m in methods]

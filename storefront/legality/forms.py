@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..forms import ShopForm
@@ -28,8 +29,9 @@ class PaperForm(ShopForm):
 
     def __init__(self, *args, products=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind.choices = [("", _l("Choose…"))] + [(k, info[0]) for k, info in KIND_INFO.items()]
-        self.products.choices = [(p.id, f"{p.name} ({p.sku})") for p in products]
+        self.kind.choices = [SelectChoice("", _l("Choose…"))] + [
+            SelectChoice(k, info[0]) for k, info in KIND_INFO.items()]
+        self.products.choices = [SelectChoice(p.id, f"{p.name} ({p.sku})") for p in products]
 
 
 class ReasonForm(ShopForm):

@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import HiddenInput
 
@@ -19,11 +20,11 @@ class VillageForm(ShopForm):
                        validators=[DataRequired(_l("Enter the web address.")), Length(max=80),
                                    Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
                                           message=_l("Use lower-case letters, digits and hyphens only."))])
-    regency_code = SelectField(_l("Regency or city"), choices=list(REGENCIES.items()))
+    regency_code = SelectField(_l("Regency or city"), choices=[SelectChoice(code, name) for code, name in REGENCIES.items()])
     district = StringField(_l("District (kecamatan)"), filters=[_strip], validators=[Length(max=120)])
     group_name = StringField(_l("Producer group"), filters=[_strip], validators=[
         DataRequired(_l("Enter the producer group's name.")), Length(max=160)])
-    group_type = SelectField(_l("Kind of group"), choices=[(k, v[0]) for k, v in GROUP_TYPES.items()])
+    group_type = SelectField(_l("Kind of group"), choices=[SelectChoice(k, v[0]) for k, v in GROUP_TYPES.items()])
     phone = StringField(_l("Phone / WhatsApp (+62)"), filters=[_strip], validators=[Optional(), Length(max=30)])
     email = EmailField(_l("E-mail"), filters=[_strip], validators=[
         Optional(), Email(_l("Enter a valid e-mail address, e.g. nama@contoh.id.")), Length(max=254)])
@@ -39,7 +40,8 @@ class InviteForm(ShopForm):
 
 
 class RoleForm(ShopForm):
-    role = SelectField(_l("Role"), choices=[("customer", _l("Customer")), ("verifier", _l("Verifier"))])
+    role = SelectField(_l("Role"), choices=[SelectChoice("customer", _l("Customer")),
+                                                 SelectChoice("verifier", _l("Verifier"))])
 
 
 def _rate(label):

@@ -4,6 +4,7 @@ import re
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import TextInput
 
@@ -78,8 +79,9 @@ class ProductForm(ShopForm):
     def __init__(self, *args, categories=(), locale="id", **kwargs):
         super().__init__(*args, **kwargs)
         self._food = {str(c.id): c.is_food for c in categories}
-        self.category.choices = [("", _l("Choose…"))] + [
-            (str(c.id), c.name(locale) + ("" if c.is_food else f" ({_l('not food')})")) for c in categories]
+        self.category.choices = [SelectChoice("", _l("Choose…"))] + [
+            SelectChoice(str(c.id), c.name(locale) + ("" if c.is_food else f" ({_l('not food')})"))
+            for c in categories]
 
     def validate_category(self, field):
         if field.data not in self._food:
