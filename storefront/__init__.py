@@ -38,6 +38,7 @@ def create_app(config=None):
     from .orders import models as _order_models  # noqa: F401
     from .outbox import models as _outbox_models  # noqa: F401
     from .payments import models as _payment_models  # noqa: F401
+    from .settlement import models as _settlement_models  # noqa: F401
 
     access_log.init_app(app)
     i18n.init_app(app)

@@ -146,6 +146,12 @@ def load_config(app, overrides=None):
     #: Proxies in front of the app whose X-Forwarded-For/-Proto may be believed (nginx: 1).
     cfg["TRUSTED_PROXY_HOPS"] = env.get("TRUSTED_PROXY_HOPS", "0")
     cfg["ACK_DEADLINE_HOURS"] = int(env.get("ACK_DEADLINE_HOURS", 48))
+    #: A shipped parcel the buyer has not confirmed counts as delivered (earned) after this.
+    cfg["DELIVERED_AFTER_DAYS"] = int(env.get("DELIVERED_AFTER_DAYS", 14))
+    #: The smallest balance the office's payout batch proposes to pay (whole rupiah).
+    cfg["PAYOUT_MINIMUM_IDR"] = int(env.get("PAYOUT_MINIMUM_IDR", 50_000))
+    #: The weekday the office pays villages (0 = Monday ... 4 = Friday), told to villages.
+    cfg["PAYOUT_WEEKDAY"] = int(env.get("PAYOUT_WEEKDAY", 4))
     # Village webhooks must be HTTPS; plain http to loopback only for local trials.
     cfg["OUTBOX_ALLOW_HTTP"] = env.get("OUTBOX_ALLOW_HTTP", "").lower() in ("1", "true", "yes")
     cfg["MAIL_FROM"] = env.get("MAIL_FROM", "Produk Desa NTT <noreply@produkdesa-ntt.example>")

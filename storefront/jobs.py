@@ -1,7 +1,8 @@
 """What the outbox worker does once a minute besides delivering, so that no cron is needed: an
 explicit list (a job renamed or removed breaks an import here, never silently at run time)."""
 from .orders.deadlines import flag_overdue_parcels
+from .orders.fulfilment import deliver_unconfirmed_parcels
 from .orders.services import expire_unpaid_orders
 
 #: Each runs in a unit of work of its own (``outbox.worker.housekeeping``).
-HOUSEKEEPING = (expire_unpaid_orders, flag_overdue_parcels)
+HOUSEKEEPING = (expire_unpaid_orders, flag_overdue_parcels, deliver_unconfirmed_parcels)

@@ -14,8 +14,9 @@ from ..extensions import db
 from .models import Order, OrderEvent, OrderLine, VillageOrder
 from .notices import record_parcel_event
 from .services import OrderError, release_lines
+from .settlement import book_delivered, book_refund, delivery_deadline
 
-VILLAGE, OFFICE = "village", "office"
+VILLAGE, OFFICE, BUYER = "village", "office", "buyer"
 
 #: (from, to) -> who may make the move.
 TRANSITIONS = {
@@ -26,7 +27,7 @@ TRANSITIONS = {
     ("accepted", "cancelled"): {VILLAGE, OFFICE},
     ("packed", "shipped"): {VILLAGE},
     ("packed", "cancelled"): {VILLAGE, OFFICE},
-    ("shipped", "delivered"): {VILLAGE, OFFICE},
+    ("shipped", "delivered"): {VILLAGE, OFFICE, BUYER},
 }
 #: Ends in which the goods stay home: the stock returns and money taken is given back.
 NOT_SHIPPING = ("declined", "cancelled")
@@ -103,6 +104,9 @@ def change_parcel(village_order_id, change, *, side, actor_name, village_id=None
         release_lines(select(OrderLine.product_id, OrderLine.quantity)
                       .where(OrderLine.village_order_id == parcel.id))
         _settle_money(order, parcel, refund)
+        book_refund(parcel, order, actor_name, reason)
+    if to == "delivered":
+        book_delivered(parcel, order, actor_name)
     db.session.flush()
     record_parcel_event("order.status_changed", parcel.id)
     if to in NOT_SHIPPING:
@@ -129,3 +133,46 @@ def parcel_counts(village_id):
         select(VillageOrder.status, func.count()).join(Order, Order.id == VillageOrder.order_id)
         .where(VillageOrder.village_id == village_id).group_by(VillageOrder.status)).all()
     return dict(rows)
+
+
+def refund_delivered(village_order_id, reason, *, actor_name, refund=None):
+    """The office gives back the money of a parcel that arrived (damaged, wrong goods): what the
+    village earned from it is reversed once; a card payment is refunded through Stripe, a
+    transfer is flagged for the office to return by hand."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise OrderError(_("Say why, so the buyer and the office know."))
+    parcel = db.session.get(VillageOrder, village_order_id, populate_existing=True)
+    if parcel is None:
+        raise LookupError(village_order_id)
+    order = db.session.get(Order, parcel.order_id)
+    if parcel.status != "delivered" or parcel.refund_state is not None or order.payment_method == "cod":
+        raise OrderError(_("Only a delivered, prepaid parcel that was not refunded yet can be refunded here."))
+    taken = db.session.execute(update(VillageOrder).where(
+        VillageOrder.id == parcel.id, VillageOrder.refund_state.is_(None))
+        .values(refund_state="office", status_reason=reason[:500], updated_at=now_utc()))
+    if taken.rowcount != 1:
+        raise OrderError(_("Someone else changed this parcel a moment ago. Look at it again."))
+    db.session.add(OrderEvent(order_id=order.id, village_order_id=parcel.id, from_status="delivered",
+                              to_status="refund", actor_name=actor_name[:160], reason=reason[:500]))
+    _settle_money(order, parcel, refund)
+    book_refund(parcel, order, actor_name, reason)
+    db.session.flush()
+    return parcel
+
+
+def deliver_unconfirmed_parcels(now=None):
+    """Parcels shipped ``DELIVERED_AFTER_DAYS`` ago that nobody confirmed count as delivered
+    (housekeeping); returns the ids moved by this call."""
+    due = db.session.scalars(select(VillageOrder.id).where(
+        VillageOrder.status == "shipped", VillageOrder.shipped_at < delivery_deadline(now))
+        .order_by(VillageOrder.id)).all()
+    moved = []
+    for parcel_id in due:
+        try:
+            change_parcel(parcel_id, Change("delivered", reason="no confirmation, counted as delivered"),
+                          side=OFFICE, actor_name="system")
+        except OrderError:
+            continue  # moved by someone else meanwhile: its conditional UPDATE wrote nothing
+        moved.append(parcel_id)
+    return moved

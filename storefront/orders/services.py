@@ -10,6 +10,7 @@ from ..extensions import db
 from ..products.models import Product
 from .models import Order, OrderEvent, OrderLine, VillageOrder
 from .notices import record_parcel_event, tell_buyer_payment_received
+from .settlement import book_paid
 
 
 class OrderError(ValueError):
@@ -59,6 +60,7 @@ def mark_paid(order_id, actor_name, reason="", hold_reason=None):
     moved = _move(order_id, "awaiting_payment", "paid", actor_name, reason, **values)
     db.session.flush()
     if moved:
+        book_paid(order_id, actor_name)
         tell_buyer_payment_received(db.session.get(Order, order_id))
         if not hold_reason:
             announce_to_villages(order_id)
