@@ -116,3 +116,61 @@ def office_approves(app, product, reason=None):
     answer = office.post(f"/kantor/produk/{product.id}/{action}", data=data)
     assert answer.status_code == 303, answer.get_data(as_text=True)[:500]
     return answer
+
+
+def make_order(parts, payment_method="bank_transfer", paid=True, shipping_idr=20000, **fields):
+    """An order written straight to the tables (fast): ``parts`` is ``{village: [(product, qty)]}``,
+    one parcel per village with ``shipping_idr`` each. With ``paid`` (not for cash on delivery)
+    it is marked paid through ``orders.services.mark_paid``, so the ledger books it as the shop
+    does. Returns the order; its parcels are ``parcels_of(order)``."""
+    from storefront.orders.models import Order, OrderLine, VillageOrder
+    from storefront.orders.services import mark_paid
+    from storefront.unit_of_work import unit_of_work
+
+    n = next(_seq)
+    subtotal = sum(p.price_idr * q for lines in parts.values() for p, q in lines)
+    values = dict(number=f"NTT-261203-{n:04d}", idempotency_key=f"key-{n}", access_token_hash=f"{n:064x}",
+                  name="Maria Buyer", email=f"buyer{n}@example.org", phone="+6281234567890",
+                  province="Bali", regency="Kota Denpasar", regency_code="51.71", district="Denpasar Barat",
+                  village_ward="Pemecutan", postal_code="80119", street="Jl. Gajah Mada 1",
+                  payment_method=payment_method, status="awaiting_payment", subtotal_idr=subtotal,
+                  shipping_idr=shipping_idr * len(parts), total_idr=subtotal + shipping_idr * len(parts))
+    values.update(fields)
+    order = Order(**values)
+    db.session.add(order)
+    db.session.flush()
+    for village, lines in parts.items():
+        weight = sum(p.weight_grams * q for p, q in lines)
+        parcel = VillageOrder(order_id=order.id, village_id=village.id, village_name=village.name,
+                              status="awaiting_payment", weight_grams=weight, chargeable_kg=max(1, -(-weight // 1000)),
+                              zone="indonesia", subtotal_idr=sum(p.price_idr * q for p, q in lines),
+                              shipping_idr=shipping_idr)
+        db.session.add(parcel)
+        db.session.flush()
+        for product, quantity in lines:
+            db.session.add(OrderLine(village_order_id=parcel.id, product_id=product.id, sku=product.sku,
+                                     name=product.name, village_name=village.name, price_idr=product.price_idr,
+                                     quantity=quantity, weight_grams=product.weight_grams))
+    db.session.commit()
+    if paid and payment_method != "cod":
+        with unit_of_work():
+            mark_paid(order.id, "test")
+    return order
+
+
+def parcels_of(order):
+    from storefront.orders.models import VillageOrder
+    return db.session.scalars(select(VillageOrder).where(VillageOrder.order_id == order.id)
+                              .order_by(VillageOrder.id).execution_options(populate_existing=True)).all()
+
+
+def move_parcel(parcel, *statuses, side="village"):
+    """Move a parcel through ``statuses`` with the real transition service (courier and tracking
+    filled in for "shipped")."""
+    from storefront.orders.fulfilment import Change, change_parcel
+    from storefront.unit_of_work import unit_of_work
+
+    for status in statuses:
+        change = Change(status, reason="test reason", courier="JNE", tracking_number="JNE0123456789")
+        with unit_of_work():
+            change_parcel(parcel.id, change, side=side, actor_name="test")

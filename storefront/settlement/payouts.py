@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from ..clock import now_utc, today_wita
 from ..extensions import db
 from ..mailing import render_mail
+from ..money import format_idr
 from ..outbox.queue import enqueue_mail
 from ..urls import external_url
 from ..villages.models import Village
@@ -145,7 +146,7 @@ def build_batch(minimum_idr, actor_name):
         made += 1
     if not made:
         raise LedgerError(_("No village with a verified account has at least %(amount)s available.",
-                            amount=f"Rp {minimum_idr:,}".replace(",", ".")))
+                            amount=format_idr(minimum_idr)))
     return batch
 
 
