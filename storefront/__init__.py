@@ -58,12 +58,13 @@ def create_app(config=None):
     from .catalog import routes as catalog
     from .checkout import routes as checkout
     from .feeds import routes as feeds
+    from .impact import routes as impact
     from .legality import routes as legality
     from .payments import routes as payments
     from .villages import routes as villages
 
-    for blueprint in (health.bp, media.bp, catalog.bp, villages.bp, api.bp, accounts.bp,
-                      legality.bp, portal.bp, office.bp, cart.bp, checkout.bp, payments.bp, feeds.bp):
+    for blueprint in (health.bp, media.bp, catalog.bp, villages.bp, api.bp, accounts.bp, legality.bp,
+                      portal.bp, office.bp, cart.bp, checkout.bp, payments.bp, feeds.bp, impact.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     csrf.exempt(payments.bp)  # Stripe signs its requests; there is no browser session to forge

@@ -24,11 +24,15 @@ from storefront.checkout.models import ShippingRate
 from storefront.clock import now_utc, today_wita
 from storefront.extensions import db
 from storefront.legality.models import Certificate, CertificateEvent, CertificateScan, certificate_products
+from storefront.legality.scans import CleanScan, store_scan
 from storefront.orders.models import Order, OrderLine, VillageOrder
 from storefront.outbox.models import OutboxMessage, VillageWebhook
-from storefront.payments.models import StripeEvent
+from storefront.payments.models import PaymentReceived, StripeEvent, TransferReceipt
 from storefront.products.models import Product, ProductPhoto, ProductRevision
 from storefront.products.review import propose_change
+from storefront.settlement import ledger, payouts
+from storefront.settlement.models import BankAccount, LedgerEntry, Payout, VillageBalance
+from storefront.unit_of_work import unit_of_work
 from storefront.villages.models import Village
 
 from .conftest import csrf_token
@@ -122,6 +126,10 @@ GET_RULES = {
     ("office.users", "GET"): [("users", lambda w: {}, admin_only())],
     ("office.orders", "GET"): [("orders", lambda w: {}, office())],
     ("office.shipping_rates", "GET"): [("shipping rates", lambda w: {}, office())],
+    ("office.transfer_receipt", "GET"): [
+        ("a buyer's transfer receipt", lambda w: {"receipt_id": _transfer_receipt(w)}, office()),
+        ("unknown receipt", lambda w: {"receipt_id": 999999}, office(404)),
+    ],
     ("legality.scan", "GET"): [
         ("scan of A", lambda w: {"scan_id": w.scan_a}, scan_of("a")),
         ("scan of B", lambda w: {"scan_id": w.scan_b}, scan_of("b")),
@@ -141,6 +149,25 @@ GET_RULES = {
         ("unknown token", lambda w: {"token": "not-a-real-token"}, everyone(410)),
         ("expired invitation", lambda w: {"token": w.expired_token}, everyone(410)),
     ],
+
+    ("portal.finance", "GET"): [("own finances", lambda w: {}, member(200, 200))],
+    ("portal.finance_csv", "GET"): [("own statement CSV", lambda w: {}, member(200, 200))],
+    ("portal.bank_account", "GET"): [("own bank account", lambda w: {}, member(200, 200))],
+    ("office.finance", "GET"): [("finances", lambda w: {}, office())],
+    ("office.batch", "GET"): [
+        ("a payout batch", lambda w: {"batch_id": _payout_batch(w)}, office()),
+        ("unknown batch", lambda w: {"batch_id": 999999}, office(404)),
+    ],
+    ("office.batch_csv", "GET"): [
+        ("a batch's bank file", lambda w: {"batch_id": _payout_batch(w)}, office()),
+        ("unknown batch", lambda w: {"batch_id": 999999}, office(404)),
+    ],
+    ("office.village_finance", "GET"): [
+        ("finances of A", lambda w: {"village_id": w.va}, office()),
+        ("unknown village", lambda w: {"village_id": 999999}, office(404)),
+    ],
+    ("office.impact", "GET"): [("impact report", lambda w: {}, office())],
+    ("office.impact_csv", "GET"): [("impact CSV", lambda w: {}, office())],
 }
 
 #: Where a permitted redirect goes.
@@ -460,6 +487,37 @@ def _order_states(w, role):
     return {o.id: o.status for o in db.session.scalars(select(Order))}
 
 
+def _prepare_money(status, received):
+    """One bank-transfer order per role in ``status`` that received ``received`` rupiah."""
+    def prepare(w):
+        _prepare_orders(w)
+        db.session.execute(Order.__table__.update().where(Order.id.in_(w.orders.values())).values(status=status))
+        for order_id in w.orders.values():
+            db.session.add(PaymentReceived(order_id=order_id, method="bank_transfer", amount_idr=received,
+                                           received_on=today_wita(), reference=f"BNTT{order_id:04d}",
+                                           recorded_by="Matrix"))
+        db.session.commit()
+    return prepare
+
+
+def _money_received(w, role):
+    db.session.expire_all()
+    return dict(db.session.execute(select(PaymentReceived.order_id, func.sum(PaymentReceived.amount_idr))
+                                   .group_by(PaymentReceived.order_id)).all())
+
+
+def _transfer_receipt(w):
+    """A buyer's transfer receipt (a PNG), made once for the probes that open it."""
+    if not hasattr(w, "receipt"):
+        _prepare_orders(w)
+        key = store_scan(CleanScan(_png(), "image/png", "png", "bukti.png"))
+        receipt = TransferReceipt(order_id=w.orders[CUSTOMER], key=key, content_type="image/png")
+        db.session.add(receipt)
+        db.session.commit()
+        w.receipt = receipt.id
+    return w.receipt
+
+
 def _prepare_refused_payments(w):
     """One card payment per role that Stripe took but the shop refused to apply."""
     w.refused = {}
@@ -625,6 +683,81 @@ def _only(changed_key, expect_value, index=None):
     return check
 
 
+def _finance_accounts(w, verified):
+    """A bank account for villages A and B (verified or waiting): their ids."""
+    w.accounts = {}
+    with unit_of_work():
+        for village_id, number in ((w.va, "0010102012345"), (w.vb, "7770001112223")):
+            account = payouts.submit_account(village_id, bank_code="130", account_number=number,
+                                             holder_name="Kelompok Uji", actor_name="matrix")
+            if verified:
+                payouts.review_account(account.id, verified=True, actor_name="matrix")
+            w.accounts[village_id] = account.id
+
+
+def _finance_money(w):
+    """Verified accounts; A has Rp 150.000 available, B Rp 60.000."""
+    _finance_accounts(w, verified=True)
+    with unit_of_work():
+        ledger.adjust(w.va, 150_000, "matrix", "saldo uji")
+        ledger.adjust(w.vb, 60_000, "matrix", "saldo uji")
+
+
+def _payout_batch(w):
+    """A batch paying villages A and B (made once): its id; ``w.payouts`` by village."""
+    if not hasattr(w, "batch"):
+        _finance_money(w)
+        with unit_of_work():
+            w.batch = payouts.build_batch(50_000, "matrix").id
+        w.payouts = dict(db.session.execute(select(Payout.village_id, Payout.id)).all())
+    return w.batch
+
+
+def _finance_adjustments(w):
+    with unit_of_work():
+        w.adjustments = {w.va: ledger.adjust(w.va, 10_000, "matrix", "koreksi").id,
+                         w.vb: ledger.adjust(w.vb, 10_000, "matrix", "koreksi").id}
+
+
+def _account_states(w, role):
+    db.session.expire_all()
+    return dict(db.session.execute(select(BankAccount.id, BankAccount.status)).all())
+
+
+def _own_new_account(before, after, w, role):
+    db.session.expire_all()
+    village = w.vb if role == MEMBER_B else w.va
+    new = set(after) - set(before)
+    return (len(new) == 1 and db.session.get(BankAccount, new.pop()).village_id == village
+            and all(after[i] == before[i] for i in before))
+
+
+def _payout_states(w, role):
+    db.session.expire_all()
+    return dict(db.session.execute(select(Payout.id, Payout.status)).all())
+
+
+def _payouts_made(w, role):
+    db.session.expire_all()
+    return dict(db.session.execute(select(Payout.id, Payout.village_id)).all())
+
+
+def _available(w, role):
+    db.session.expire_all()
+    return dict(db.session.execute(select(VillageBalance.village_id, VillageBalance.available_idr)).all())
+
+
+def _reversed(w, role):
+    db.session.expire_all()
+    return set(db.session.scalars(select(LedgerEntry.reverses_id).where(LedgerEntry.reverses_id.is_not(None))))
+
+
+def _fees(w, role):
+    db.session.expire_all()
+    return [row[0] for row in db.session.execute(select(ledger.FeeRate.basis_points)
+                                                 .order_by(ledger.FeeRate.id)).all()]
+
+
 POST_CASES = {
     ("portal.rotate_feed_token", "POST"): PostCase(
         expect=member(303, 303), target=lambda w, role: {}, data=lambda w, role: {},
@@ -710,10 +843,11 @@ POST_CASES = {
         snapshot=_parcels,
         changed=_only(lambda w, role: w.office_parcels[role], ("cancelled", "office")),
         form_page=lambda w, role: w.url("office.orders")),
-    ("office.mark_order_paid", "POST"): PostCase(
+    ("office.record_transfer", "POST"): PostCase(
         expect=office(303),
         target=lambda w, role: {"order_id": w.orders[role]},
-        data=lambda w, role: {},
+        data=lambda w, role: {"amount": "155.000", "received_on": today_wita().isoformat(),
+                              "reference": f"BNTT{ROLES.index(role):04d}"},
         snapshot=_order_states,
         changed=lambda before, after, w, role: (
             after[w.orders[role]] == "paid"
@@ -721,6 +855,30 @@ POST_CASES = {
             == {k: v for k, v in before.items() if k != w.orders[role]}),
         form_page=lambda w, role: w.url("office.orders"),
         prepare=_prepare_orders),
+    ("office.record_refund", "POST"): PostCase(
+        expect=office(303),
+        prepare=_prepare_money(status="expired", received=155000),
+        target=lambda w, role: {"order_id": w.orders[role]},
+        data=lambda w, role: {"amount": "155000", "received_on": today_wita().isoformat(), "reference": ""},
+        snapshot=_money_received,
+        changed=_only(lambda w, role: w.orders[role], 0),
+        form_page=lambda w, role: w.url("office.orders")),
+    ("office.cancel_underpaid", "POST"): PostCase(
+        expect=office(303),
+        prepare=_prepare_money(status="awaiting_payment", received=100000),
+        target=lambda w, role: {"order_id": w.orders[role]},
+        data=lambda w, role: {"reason": "Sisa pembayaran tidak datang"},
+        snapshot=_order_states,
+        changed=_only(lambda w, role: w.orders[role], "cancelled"),
+        form_page=lambda w, role: w.url("office.orders")),
+    ("office.refund_delivered_parcel", "POST"): PostCase(
+        expect=office(303),
+        prepare=_prepare_office_parcels(status="delivered"),
+        target=lambda w, role: {"village_order_id": w.office_parcels[role]},
+        data=lambda w, role: {"reason": "Barang rusak saat tiba"},
+        snapshot=_parcels,
+        changed=_only(lambda w, role: w.office_parcels[role], ("delivered", "office")),
+        form_page=lambda w, role: w.url("office.orders")),
     ("office.settle_card_payment", "POST"): PostCase(
         expect=office(303),
         prepare=_prepare_refused_payments,
@@ -831,6 +989,83 @@ POST_CASES = {
             (w.invitations[role], "village_member", w.va)},
         form_page=lambda w, role: w.url("accounts.accept_invitation", token=w.invitation_tokens[role]),
         prepare=_prepare_invitations),
+
+    ("portal.bank_account", "POST"): PostCase(
+        expect=member(303, 303),
+        target=lambda w, role: {},
+        data=lambda w, role: {"bank_code": "130", "account_number": f"00101020{ROLES.index(role):05d}",
+                              "holder_name": "Kelompok Uji"},
+        snapshot=_account_states,
+        changed=_own_new_account,
+        form_page=lambda w, role: w.url("portal.bank_account")),
+    ("office.set_fee", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {},
+        data=lambda w, role: {"percent": str(ROLES.index(role))},
+        snapshot=_fees,
+        changed=lambda before, after, w, role: after == before + [ROLES.index(role) * 100],
+        form_page=lambda w, role: w.url("office.finance")),
+    ("office.build_batch", "POST"): PostCase(
+        # The verifier's minimum pays A only (Rp 150.000); the admin's then pays B (Rp 60.000).
+        expect=office(303),
+        target=lambda w, role: {},
+        data=lambda w, role: {"minimum_idr": "100.000" if role == VERIFIER else "50.000"},
+        snapshot=_payouts_made,
+        changed=lambda before, after, w, role: (
+            [after[i] for i in set(after) - set(before)] == [w.va if role == VERIFIER else w.vb]),
+        form_page=lambda w, role: w.url("office.finance"),
+        prepare=_finance_money),
+    ("office.verify_account", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {"account_id": w.accounts[_village_target(w, role)]},
+        data=lambda w, role: {},
+        snapshot=_account_states,
+        changed=_only(lambda w, role: w.accounts[_village_target(w, role)], "verified"),
+        form_page=lambda w, role: w.url("office.finance"),
+        prepare=lambda w: _finance_accounts(w, verified=False)),
+    ("office.refuse_account", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {"account_id": w.accounts[_village_target(w, role)]},
+        data=lambda w, role: {"reason": "Nama pemilik tidak cocok dengan buku tabungan."},
+        snapshot=_account_states,
+        changed=_only(lambda w, role: w.accounts[_village_target(w, role)], "rejected"),
+        form_page=lambda w, role: w.url("office.finance"),
+        prepare=lambda w: _finance_accounts(w, verified=False)),
+    ("office.payout_paid", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {"payout_id": w.payouts[_village_target(w, role)]},
+        data=lambda w, role: {"bank_reference": f"BNTT-{role}", "paid_on": today_wita().isoformat()},
+        snapshot=_payout_states,
+        changed=_only(lambda w, role: w.payouts[_village_target(w, role)], "paid"),
+        form_page=lambda w, role: w.url("office.batch", batch_id=w.batch),
+        prepare=_payout_batch),
+    ("office.payout_failed", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {"payout_id": w.payouts[_village_target(w, role)]},
+        data=lambda w, role: {"reason": "Rekening ditutup oleh bank."},
+        snapshot=_payout_states,
+        changed=_only(lambda w, role: w.payouts[_village_target(w, role)], "failed"),
+        form_page=lambda w, role: w.url("office.batch", batch_id=w.batch),
+        prepare=_payout_batch),
+    ("office.adjust_balance", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {"village_id": _village_target(w, role)},
+        data=lambda w, role: {"amount_idr": "-5.000", "reason": "Ongkos kirim ganda."},
+        snapshot=_available,
+        changed=lambda before, after, w, role: (
+            after.get(_village_target(w, role), 0) == before.get(_village_target(w, role), 0) - 5000
+            and {k: v for k, v in after.items() if k != _village_target(w, role)}
+            == {k: v for k, v in before.items() if k != _village_target(w, role)}),
+        form_page=lambda w, role: w.url("office.village_finance", village_id=_village_target(w, role))),
+    ("office.reverse_adjustment", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {"village_id": _village_target(w, role),
+                                "entry_id": w.adjustments[_village_target(w, role)]},
+        data=lambda w, role: {"reason": "Salah desa."},
+        snapshot=_reversed,
+        changed=lambda before, after, w, role: after - before == {w.adjustments[_village_target(w, role)]},
+        form_page=lambda w, role: w.url("office.village_finance", village_id=_village_target(w, role)),
+        prepare=_finance_adjustments),
 }
 
 

@@ -19,6 +19,7 @@ from storefront.feeds.services import rotate_feed_token
 from storefront.media import save_image
 from storefront.orders.links import access_token_hash
 from storefront.orders.models import Order, VillageOrder
+from storefront.payments.models import TransferReceipt
 from storefront.products.models import ProductPhoto
 from storefront.villages.models import Village
 
@@ -159,6 +160,9 @@ GET_RULES = {
         ("customer's order without the link", lambda w: {"number": w.order_number},
          {**everyone(404), CUSTOMER: 303}),
     ],
+    ("impact.public", "GET"): [("impact page", lambda w: {}, everyone(200))],
+    ("impact.chart_months", "GET"): [("impact chart by month", lambda w: {}, everyone(200))],
+    ("impact.chart_regencies", "GET"): [("impact chart by regency", lambda w: {}, everyone(200))],
 }
 
 #: Where a permitted redirect goes.
@@ -199,6 +203,21 @@ def _confirmed(w, role):
 def _password_hashes(w, role):
     db.session.expire_all()
     return dict(db.session.execute(select(User.id, User.password_hash)).all())
+
+
+def _transfer_reports(w, role):
+    db.session.expire_all()
+    return sorted(db.session.scalars(select(TransferReceipt.id)))
+
+
+def _parcel_states(w, role):
+    db.session.expire_all()
+    return sorted(db.session.execute(select(VillageOrder.id, VillageOrder.status)).all())
+
+
+def _parcel_of(number):
+    return db.session.scalar(select(VillageOrder.id).join(Order, Order.id == VillageOrder.order_id)
+                             .where(Order.number == number))
 
 
 def _prepare_resets(w):
@@ -242,6 +261,14 @@ POST_RULES = {
     ("accounts.delete_address", "POST"): PostRule(
         owner_only(303), target=lambda w, role: {"address_id": w.address}, snapshot=_addresses,
         ),
+    # The customer's order is paid and its parcel not shipped: its owner is told so (303); nobody
+    # else may reach the order without its link (tests/test_reconciliation.py does the rest).
+    ("checkout.report_transfer", "POST"): PostRule(
+        {**everyone(404), CUSTOMER: 303}, target=lambda w, role: {"number": w.order_number},
+        snapshot=_transfer_reports),
+    ("checkout.confirm_parcel", "POST"): PostRule(
+        {**everyone(404), CUSTOMER: 303}, snapshot=_parcel_states,
+        target=lambda w, role: {"number": w.order_number, "village_order_id": _parcel_of(w.order_number)}),
     # Stripe is not set up in these tests: the webhook does not exist (signed events: test_stripe.py).
     ("payments.stripe_webhook", "POST"): PostRule(everyone(404), raw=b"{}"),
 }

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from storefront.cart.models import Cart, CartItem
 from storefront.checkout.models import ShippingRate
-from storefront.clock import now_utc
+from storefront.clock import now_utc, today_wita
 from storefront.extensions import db
 from storefront.legality.models import Certificate
 from storefront.orders.models import Order, OrderEvent, OrderLine, VillageOrder
@@ -776,10 +776,10 @@ def test_the_office_marks_a_transfer_paid_once(app, client, runner):
 
     page = text(verifier.get("/kantor/pesanan"))
     assert order.number in page
-    csrf = csrf_token(page)
-    response = verifier.post(f"/kantor/pesanan/{order.id}/lunas", data={"csrf_token": csrf},
-                             follow_redirects=True)
-    assert f"Order {order.number} is marked paid." in text(response)
+    transfer = {"csrf_token": csrf_token(page), "amount": str(order.total_idr),
+                "received_on": today_wita().isoformat(), "reference": "BNTT0001"}
+    response = verifier.post(f"/kantor/pesanan/{order.id}/transfer", data=transfer, follow_redirects=True)
+    assert f"Order {order.number} is paid." in text(response)
     db.session.expire_all()
     paid = db.session.get(Order, order.id)
     assert paid.status == "paid" and paid.paid_at is not None
@@ -790,9 +790,9 @@ def test_the_office_marks_a_transfer_paid_once(app, client, runner):
     assert stock(product) == 8
     assert "Bank NTT" not in text(client.get(path))  # nothing left to pay
 
-    response = verifier.post(f"/kantor/pesanan/{order.id}/lunas", data={"csrf_token": csrf},
-                             follow_redirects=True)
-    assert f"Order {order.number} is no longer awaiting payment." in text(response)
+    # The same transfer recorded twice (a double click) is refused and changes nothing.
+    response = verifier.post(f"/kantor/pesanan/{order.id}/transfer", data=transfer, follow_redirects=True)
+    assert "A transfer with the reference BNTT0001 is already recorded for this order." in text(response)
     db.session.expire_all()
     again = db.session.get(Order, order.id)
     assert again.status == "paid" and again.paid_at == paid_at
@@ -818,9 +818,10 @@ def test_an_expired_order_cannot_be_marked_paid(app, client, runner):
 
     verifier = sign_in(app.test_client(), make_user(role="verifier"))
     english(verifier)
-    response = verifier.post(f"/kantor/pesanan/{order.id}/lunas",
-                             data={"csrf_token": token(verifier)}, follow_redirects=True)
-    assert "is no longer awaiting payment." in text(response)
+    response = verifier.post(f"/kantor/pesanan/{order.id}/transfer", follow_redirects=True, data={
+        "csrf_token": token(verifier), "amount": str(order.total_idr), "received_on": today_wita().isoformat(),
+        "reference": "BNTT0002"})
+    assert f"was no longer awaiting payment: {idr(order.total_idr)} is to be returned" in text(response)
     db.session.expire_all()
     assert db.session.get(Order, order.id).status == "expired"
     assert db.session.get(Order, order.id).paid_at is None
@@ -832,12 +833,13 @@ def test_only_the_office_marks_orders_paid(app, client):
     add(client, product, 1)
     order_path(checkout(client))
     order = only_order()
+    transfer = {"amount": str(order.total_idr), "received_on": today_wita().isoformat(), "reference": "BNTT0003"}
     buyer = sign_in(app.test_client(), make_user())
-    response = buyer.post(f"/kantor/pesanan/{order.id}/lunas", data={"csrf_token": token(buyer)})
+    response = buyer.post(f"/kantor/pesanan/{order.id}/transfer", data={"csrf_token": token(buyer), **transfer})
     assert response.status_code == 403
-    assert app.test_client().post(f"/kantor/pesanan/{order.id}/lunas").status_code in (302, 303, 400)
+    assert app.test_client().post(f"/kantor/pesanan/{order.id}/transfer", data=transfer).status_code in (302, 303, 400)
     verifier = sign_in(app.test_client(), make_user(role="verifier"))
-    verifier.post(f"/kantor/pesanan/{order.id}/lunas", data={})  # no CSRF token
+    verifier.post(f"/kantor/pesanan/{order.id}/transfer", data=transfer)  # no CSRF token
     assert only_order().status == "awaiting_payment"
 
 
@@ -848,9 +850,10 @@ def test_a_cod_order_is_not_confirmed_as_a_bank_transfer(app, client):
     order = only_order()
     verifier = sign_in(app.test_client(), make_user(role="verifier"))
     english(verifier)
-    response = verifier.post(f"/kantor/pesanan/{order.id}/lunas",
-                             data={"csrf_token": token(verifier)}, follow_redirects=True)
-    assert "Only bank transfers are confirmed here." in text(response)
+    response = verifier.post(f"/kantor/pesanan/{order.id}/transfer", follow_redirects=True, data={
+        "csrf_token": token(verifier), "amount": str(order.total_idr), "received_on": today_wita().isoformat(),
+        "reference": "BNTT0004"})
+    assert "Only bank transfers are recorded here." in text(response)
     assert only_order().status == "awaiting_payment"
 
 

@@ -13,10 +13,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from storefront import ROOT
+from storefront.accounts.models import User
 from storefront.extensions import db
 from storefront.legality.models import Certificate
 from storefront.listing.rule import sellable_product_ids
+from storefront.orders.models import Order
+from storefront.outbox.models import OutboxMessage
 from storefront.products.models import Category, Product, ProductPhoto
+from storefront.settlement.ledger import balance, entry_sums
+from storefront.settlement.models import Payout
 from storefront.villages.models import Village
 
 CATEGORY_CODES = {"kopi", "teh-herbal", "camilan", "pangan-pokok", "gula-madu", "rempah",
@@ -90,6 +95,7 @@ def test_demo_fills_a_shop_with_products_on_sale_and_some_hidden_and_loads_once(
     assert client.get(f"/desa/{selling[0][0]}").status_code == 200
 
     _photos_are_served(client)
+    _history_fills_the_money_pages(client)
     _a_second_load_is_skipped(app, runner)
 
 
@@ -110,6 +116,24 @@ def _photos_are_served(client):
             assert image.status_code == 200, (product.slug, size)
             assert image.mimetype == "image/jpeg"
             assert image.data[:3] == b"\xff\xd8\xff"  # a JPEG, not an error page
+
+
+def _history_fills_the_money_pages(client):
+    """Months of orders and payouts, through the real services: the impact page shows what
+    was paid to villages, a demo member's village has money, and the months differ."""
+    html = client.get("/dampak").get_data(as_text=True)
+    total = re.search(r"<dt>Dibayarkan ke desa</dt><dd><strong>Rp ([\d.]+)</strong>", html)
+    assert total and int(total.group(1).replace(".", "")) > 0, "nothing paid to villages on /dampak"
+    paid = db.session.execute(select(Payout.paid_on, Payout.amount_idr).where(Payout.status == "paid")).all()
+    assert sum(amount for _day, amount in paid) == int(total.group(1).replace(".", ""))
+    assert len({(day.year, day.month) for day, _amount in paid}) >= 3
+    assert len({(o.year, o.month) for o in db.session.scalars(select(Order.paid_at))}) >= 5
+    # What waits: parcels still on their way (pending), earnings not yet paid out.
+    pending, available = entry_sums()
+    assert pending > 0 and available > 0
+    member = db.session.scalars(select(User).where(User.role == "village_member")).first()
+    assert balance(member.village_id) != (0, 0)
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0  # the past is told to nobody
 
 
 def _a_second_load_is_skipped(app, runner):

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from storefront.clock import now_utc
+from storefront.clock import now_utc, today_wita
 from storefront.extensions import db
 from storefront.orders.deadlines import flag_overdue_parcels
 from storefront.orders.fulfilment import OFFICE, TRANSITIONS, VILLAGE, Change, change_parcel
@@ -67,8 +67,12 @@ def office_marks_paid(app, order):
     office = app.test_client()
     sign_in(office, make_user("verifier"))
     page = text(office.get("/kantor/pesanan"))
-    answer = office.post(f"/kantor/pesanan/{order.id}/lunas", data={"csrf_token": csrf_token(page)})
+    answer = office.post(f"/kantor/pesanan/{order.id}/transfer", data={
+        "csrf_token": csrf_token(page), "amount": str(order.total_idr), "received_on": today_wita().isoformat(),
+        "reference": f"BNTT{order.id:04d}"})
     assert answer.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).status == "paid"
 
 
 def member_client(app, village):

@@ -15,13 +15,20 @@ from ..addresses import saved_address_data
 from ..cart.services import review_cart
 from ..cart.session import current_cart
 from ..extensions import db
+from ..forms import ConfirmForm
 from ..i18n import current_language
+from ..legality.scans import ScanError, clean_scan
 from ..numbers import whole_number
-from ..orders.fulfilment import STATUS_LABELS
+from ..orders.fulfilment import BUYER, STATUS_LABELS, Change, change_parcel
 from ..orders.links import access_token_hash, order_link_token
 from ..orders.models import Order, OrderLine, VillageOrder
+from ..orders.services import OrderError
+from ..payments.forms import TransferReportForm
+from ..payments.reconcile import (PaymentError, money_of, receipts_of,
+                                  report_transfer as report_transfer_received)
 from ..payments.stripe_gateway import (SESSION_MINUTES, PaymentGatewayError, SessionClosed,
                                        checkout_session_for, stripe_enabled)
+from ..ratelimit import limiter
 from ..unit_of_work import unit_of_work
 from ..urls import external_url
 from .forms import CheckoutForm
@@ -33,6 +40,9 @@ bp = Blueprint("checkout", __name__)
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 #: Guests keep their orders' private tokens in the session, so a repeat submit finds them.
 SESSION_KEY = "order_tokens"
+#: "I have transferred" posts (each may carry a file to clean), per address and per order;
+#: ``RATELIMIT_TRANSFER_REPORT`` in the config overrides it.
+TRANSFER_REPORT_LIMIT = "5/hour;20/day"
 
 
 def _methods(view):
@@ -190,7 +200,74 @@ def _visible_order(number):
 def order(number):
     order, token = _visible_order(number)
     return render_template("checkout/order.html", order=order, parcels=_order_lines(order), token=token,
-                           stripe_return=request.args.get("stripe"), parcel_labels=STATUS_LABELS)
+                           stripe_return=request.args.get("stripe"), parcel_labels=STATUS_LABELS,
+                           money=money_of(order), reports=receipts_of([order.id]).get(order.id, []),
+                           report_form=TransferReportForm(), confirm_form=ConfirmForm())
+
+
+def _back_to_order(order, token):
+    return redirect(url_for("checkout.order", number=order.number, kunci=token), code=303)
+
+
+def _report_limit():
+    return current_app.config.get("RATELIMIT_TRANSFER_REPORT", TRANSFER_REPORT_LIMIT)
+
+
+def _report_order_key():
+    return "transfer-report:" + (request.view_args or {}).get("number", "")[:40]
+
+
+@bp.post("/pesanan/<number>/sudah-transfer")
+@limiter.limit(_report_limit, methods=["POST"])
+@limiter.limit(_report_limit, methods=["POST"], key_func=_report_order_key)
+def report_transfer(number):
+    """The buyer says "I have transferred", with a photo or PDF of the receipt if they have one;
+    the office is told. Cleaned and stored like a paper's scan, for the office only."""
+    order, token = _visible_order(number)
+    form = TransferReportForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired. Please try again."), "warning")
+        return _back_to_order(order, token)
+    upload, scan = form.receipt.data, None
+    if upload and getattr(upload, "filename", ""):
+        try:
+            scan = clean_scan(upload)
+        except ScanError as exc:
+            flash(_("The receipt was not accepted: %(problem)s", problem=exc), "warning")
+            return _back_to_order(order, token)
+    try:
+        with unit_of_work():
+            report_transfer_received(order.id, scan)
+    except PaymentError as exc:
+        flash(str(exc), "warning")
+        return _back_to_order(order, token)
+    flash(_("Thank you. The office checks the bank statement and writes to you once the payment is confirmed."),
+          "success")
+    return _back_to_order(order, token)
+
+
+@bp.post("/pesanan/<number>/paket/<id:village_order_id>/diterima")
+def confirm_parcel(number, village_order_id):
+    """The buyer confirms that one of the order's shipped parcels arrived: the village has earned it."""
+    order, token = _visible_order(number)
+    parcel = db.session.scalars(select(VillageOrder.id).where(
+        VillageOrder.id == village_order_id, VillageOrder.order_id == order.id)).one_or_none()
+    if parcel is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        flash(_("The form expired. Please try again."), "warning")
+        return _back_to_order(order, token)
+    who = current_user.audit_name if current_user.is_authenticated and current_user.id == order.user_id \
+        else f"{order.name} ({order.email})"
+    try:
+        with unit_of_work():
+            change_parcel(parcel, Change("delivered", reason="received, confirmed by the buyer"), side=BUYER,
+                          actor_name=f"buyer {who}")
+    except OrderError as exc:
+        flash(str(exc), "warning")
+        return _back_to_order(order, token)
+    flash(_("Thank you for confirming that the parcel arrived."), "success")
+    return _back_to_order(order, token)
 
 
 @bp.get("/pesanan/<number>/bayar")

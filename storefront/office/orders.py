@@ -1,20 +1,28 @@
 """The office's orders: what needs a person (held orders, parcels not accepted in time, money
-to return by hand, card payments the shop refused), bank transfers to confirm, shipping rates."""
-from flask import abort, flash, redirect, render_template, url_for
+to return by hand, card payments the shop refused, orders paid too little or too much), bank
+transfers to record from the statement, the buyers' transfer receipts, refunds of delivered
+parcels, shipping rates."""
+from flask import abort, flash, redirect, render_template, send_from_directory, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 
 from ..access import office_required
 from ..checkout.models import ZONES
 from ..checkout.shipping import rates, set_rates
+from ..clock import today_wita
 from ..extensions import db
 from ..forms import ConfirmForm
-from ..money import format_stripe_amount
+from ..legality.scans import scan_root
+from ..money import format_idr, format_stripe_amount
 from ..orders.forms import ParcelForm
-from ..orders.fulfilment import OFFICE, STATUS_LABELS, Change, change_parcel
+from ..orders.fulfilment import OFFICE, STATUS_LABELS, Change, change_parcel, refund_delivered
 from ..orders.models import Order
 from ..orders.queries import held_orders, orders_awaiting_payment, parcels_needing_office, recent_orders
-from ..orders.services import OrderError, mark_paid, mark_refunded, release_hold
+from ..orders.services import OrderError, mark_refunded, release_hold
+from ..payments import reconcile
+from ..payments.forms import CancelForm, RefundForm, TransferForm, first_error
+from ..payments.models import TransferReceipt
+from ..payments.reconcile import PaymentError
 from ..payments.stripe_gateway import REFUSALS, refund_parcel, refused_payments, settle_refused_payment
 from ..unit_of_work import unit_of_work
 from .blueprint import bp
@@ -25,15 +33,27 @@ from .forms import RatesForm
 @office_required
 def orders():
     """What needs the office: held orders, parcels not accepted in time, money to return by
-    hand, card payments the shop refused; then transfers to confirm, then the latest others."""
+    hand, card payments the shop refused, orders paid too little or too much; then transfers to
+    record, then the latest others and the delivered parcels a complaint may refund."""
     locale = str(get_locale())
     refused = [{"event": event, "number": number,
                 "amount": format_stripe_amount(event.amount_total, event.currency, locale),
                 "reasons": [REFUSALS.get(code, code) for code in event.refusal.split()]}
                for event, number in refused_payments()]
-    return render_template("office/orders.html", waiting=orders_awaiting_payment(), recent=recent_orders(),
+    waiting = orders_awaiting_payment()
+    to_refund = reconcile.orders_to_refund()
+    received = {**reconcile.received_by_order([o.id for o in waiting]),
+                **{order.id: amount for order, amount in to_refund}}
+    shown = [o.id for o in waiting] + [order.id for order, _amount in to_refund]
+    money = {o.id: reconcile.money_of(o, received.get(o.id, 0))
+             for o in waiting + [order for order, _amount in to_refund]}
+    return render_template("office/orders.html", waiting=waiting, recent=recent_orders(),
                            held=held_orders(), attention=parcels_needing_office(), refused=refused,
-                           confirm_form=ConfirmForm())
+                           underpaid=[o for o in waiting if money[o.id].underpaid],
+                           to_refund=[order for order, _amount in to_refund], money=money,
+                           payments=reconcile.payments_of(shown), receipts=reconcile.receipts_of(shown),
+                           delivered=reconcile.delivered_prepaid_parcels(), confirm_form=ConfirmForm(),
+                           today=today_wita())
 
 
 @bp.post("/pesanan/<id:order_id>/lepas")
@@ -107,23 +127,136 @@ def settle_card_payment(event_id):
     return redirect(url_for("office.orders"), code=303)
 
 
-@bp.post("/pesanan/<id:order_id>/lunas")
-@office_required
-def mark_order_paid(order_id):
-    """The office saw the bank transfer arrive."""
-    order = db.get_or_404(Order, order_id)
-    if not ConfirmForm().validate_on_submit():
+def _refused(form, order):
+    """Flash why ``form`` was refused, for the order it was about, and go back to the order."""
+    if form.csrf_token.errors:
         flash(_("The form has expired"), "warning")
-    elif order.payment_method != "bank_transfer":
-        flash(_("Only bank transfers are confirmed here."), "warning")
     else:
+        flash(_("Order %(number)s: %(problem)s", number=order.number, problem=first_error(form)), "warning")
+    return _back_to(order)
+
+
+def _back_to(order):
+    return redirect(url_for("office.orders", _anchor=f"order-{order.id}"), code=303)
+
+
+@bp.post("/pesanan/<id:order_id>/transfer")
+@office_required
+def record_transfer(order_id):
+    """The office records a bank transfer as the statement shows it: amount, date, reference."""
+    order = db.get_or_404(Order, order_id)
+    form = TransferForm()
+    if not form.validate_on_submit():
+        return _refused(form, order)
+    try:
         with unit_of_work():
-            paid = mark_paid(order.id, current_user.audit_name, "bank transfer received")
-        if paid:
-            flash(_("Order %(number)s is marked paid.", number=order.number), "success")
-        else:
-            flash(_("Order %(number)s is no longer awaiting payment.", number=order.number), "warning")
+            recorded = reconcile.record_transfer(order.id, form.amount.data, form.received_on.data,
+                                                 form.reference.data, current_user.audit_name)
+    except PaymentError as exc:
+        flash(_("Order %(number)s: %(problem)s", number=order.number, problem=exc), "warning")
+        return _back_to(order)
+    money = recorded.money
+    if recorded.outcome == "underpaid":
+        flash(_("Order %(number)s: %(received)s of %(total)s received, %(missing)s missing. The buyer is told; "
+                "the order waits for the rest.", number=order.number, received=format_idr(money.received_idr),
+                total=format_idr(money.total_idr), missing=format_idr(money.missing_idr)), "warning")
+    elif recorded.outcome == "paid" and money.excess_idr:
+        flash(_("Order %(number)s is paid, with %(excess)s more than its total: return it to the buyer and "
+                "record the refund.", number=order.number, excess=format_idr(money.excess_idr)), "warning")
+    elif recorded.outcome == "paid":
+        flash(_("Order %(number)s is paid.", number=order.number), "success")
+    elif money.excess_idr:
+        flash(_("Order %(number)s was no longer awaiting payment: %(excess)s is to be returned to the buyer.",
+                number=order.number, excess=format_idr(money.excess_idr)), "warning")
+    else:
+        flash(_("Order %(number)s was no longer awaiting payment; the transfer is recorded.",
+                number=order.number), "warning")
+    return _back_to(order)
+
+
+@bp.post("/pesanan/<id:order_id>/dana-kembali")
+@office_required
+def record_refund(order_id):
+    """The office returned money an order received beyond what it may keep."""
+    order = db.get_or_404(Order, order_id)
+    form = RefundForm()
+    if not form.validate_on_submit():
+        return _refused(form, order)
+    try:
+        with unit_of_work():
+            money = reconcile.record_refund(order.id, form.amount.data, form.received_on.data,
+                                            form.reference.data, current_user.audit_name)
+    except PaymentError as exc:
+        flash(_("Order %(number)s: %(problem)s", number=order.number, problem=exc), "warning")
+        return _back_to(order)
+    if money.excess_idr:
+        flash(_("The refund is recorded; %(excess)s is still to be returned.",
+                excess=format_idr(money.excess_idr)), "success")
+    else:
+        flash(_("The refund is recorded."), "success")
+    return _back_to(order)
+
+
+@bp.post("/pesanan/<id:order_id>/batal")
+@office_required
+def cancel_underpaid(order_id):
+    """The rest of an underpaid order's money did not come: the office ends the order."""
+    order = db.get_or_404(Order, order_id)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        return _refused(form, order)
+    try:
+        with unit_of_work():
+            money = reconcile.cancel_underpaid_order(order.id, form.reason.data, current_user.audit_name)
+    except PaymentError as exc:
+        flash(_("Order %(number)s: %(problem)s", number=order.number, problem=exc), "warning")
+        return _back_to(order)
+    flash(_("Order %(number)s is cancelled; return %(amount)s to the buyer and record the refund.",
+            number=order.number, amount=format_idr(money.excess_idr)), "success")
+    return _back_to(order)
+
+
+@bp.post("/paket/<id:village_order_id>/refund")
+@office_required
+def refund_delivered_parcel(village_order_id):
+    """The buyer's money for a delivered parcel goes back (damaged, wrong goods): what the village
+    earned from it is reversed once; a card payment is refunded through Stripe."""
+    form = CancelForm()
+    if not form.validate_on_submit():
+        flash(_("The form has expired") if form.csrf_token.errors else first_error(form), "warning")
+        return redirect(url_for("office.orders", _anchor="delivered"), code=303)
+    try:
+        with unit_of_work():
+            parcel = refund_delivered(village_order_id, form.reason.data, actor_name=current_user.audit_name,
+                                      refund=refund_parcel)
+    except LookupError:
+        abort(404)
+    except OrderError as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("office.orders", _anchor="delivered"), code=303)
+    if parcel.refund_state == "refunded":
+        flash(_("The parcel's money is refunded to the buyer's card; the village's earning is reversed."),
+              "success")
+    else:
+        flash(_("The village's earning is reversed. Return %(amount)s to the buyer and mark it returned.",
+                amount=format_idr(parcel.subtotal_idr + parcel.shipping_idr)), "success")
     return redirect(url_for("office.orders"), code=303)
+
+
+@bp.get("/bukti-transfer/<id:receipt_id>")
+@office_required
+def transfer_receipt(receipt_id):
+    """A buyer's transfer receipt, for the office only; never as HTML."""
+    receipt = db.session.get(TransferReceipt, receipt_id)
+    if receipt is None or receipt.key is None:
+        abort(404)
+    extension = receipt.key.rpartition(".")[2]
+    response = send_from_directory(scan_root(), receipt.key, mimetype=receipt.content_type,
+                                   download_name=f"bukti-transfer-{receipt.id}.{extension}")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; frame-ancestors 'self'"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
 
 
 @bp.route("/ongkir", methods=["GET", "POST"])

@@ -17,11 +17,13 @@ class OrderError(ValueError):
     """An order action that cannot be carried out; the message is for the user."""
 
 
-def _move(order_id, from_status, to_status, actor_name, reason="", **values):
-    """Move an order from one status to another if it is still there; True when it moved."""
-    result = db.session.execute(
-        update(Order).where(Order.id == order_id, Order.status == from_status)
-        .values(status=to_status, updated_at=now_utc(), **values))
+def _move(order_id, from_status, to_status, actor_name, reason="", where=(), **values):
+    """Move an order from one status to another if it is still there (and ``where`` still holds);
+    True when it moved."""
+    stmt = update(Order).where(Order.id == order_id, Order.status == from_status, *where)
+    if where:  # the ORM cannot compare times in Python (SQLite's are naive): the database tells
+        stmt = stmt.execution_options(synchronize_session="fetch")
+    result = db.session.execute(stmt.values(status=to_status, updated_at=now_utc(), **values))
     if result.rowcount != 1:
         return False
     db.session.execute(
@@ -75,9 +77,11 @@ def announce_to_villages(order_id):
         record_parcel_event("order.paid", parcel_id)
 
 
-def expire_order(order_id, actor_name, reason=""):
-    """An unpaid order ran out of time: it ends and its stock returns. True if this call did it."""
-    moved = _move(order_id, "awaiting_payment", "expired", actor_name, reason)
+def expire_order(order_id, actor_name, reason="", hold_ended_before=None):
+    """An unpaid order ran out of time: it ends and its stock returns. True if this call did it.
+    With ``hold_ended_before``, only if its hold still ends before then (see ``expire_unpaid_orders``)."""
+    where = () if hold_ended_before is None else (Order.expires_at < hold_ended_before,)
+    moved = _move(order_id, "awaiting_payment", "expired", actor_name, reason, where=where)
     if moved:
         release_stock(order_id)
     db.session.flush()
@@ -95,13 +99,19 @@ def cancel_unpaid_order(order_id, actor_name, reason=""):
 
 def expire_unpaid_orders(now=None):
     """End every unpaid order whose hold ran out; returns their numbers. Each end is a
-    conditional move, so a second run at once (another worker) ends each order once."""
+    conditional move, so a second run at once (another worker) ends each order once.
+
+    An order some of whose money arrived (underpaid) has no hold any more
+    (``payments.reconcile.record_transfer`` clears it): it is left to the office, which records
+    the rest or cancels it. The move checks the hold again, so a transfer recorded while this
+    runs keeps its order."""
     now = now or now_utc()
     due = db.session.execute(
         select(Order.id, Order.number).where(
             Order.status == "awaiting_payment", Order.expires_at.is_not(None), Order.expires_at < now)
     ).all()
-    return [number for order_id, number in due if expire_order(order_id, "system", "payment time ran out")]
+    return [number for order_id, number in due
+            if expire_order(order_id, "system", "payment time ran out", hold_ended_before=now)]
 
 
 def release_hold(order_id, actor_name, note=""):

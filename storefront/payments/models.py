@@ -1,5 +1,6 @@
-"""The Stripe events already handled."""
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, and_, literal_column
+"""The Stripe events already handled; money received against orders; the buyers' transfer receipts."""
+from sqlalchemy import (BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String,
+                        UniqueConstraint, and_, literal_column)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import now_utc
@@ -43,3 +44,54 @@ NEEDS_OFFICE = and_(StripeEvent.refusal.is_not(None), StripeEvent.payment_status
                     StripeEvent.settled_at.is_(None))
 Index("ix_stripe_events_needs_office", StripeEvent.received_at,
       sqlite_where=NEEDS_OFFICE, postgresql_where=NEEDS_OFFICE)
+
+
+#: How money for an order moved: a bank transfer the office saw arrive, a card payment Stripe
+#: reported, or money the office gave back (a negative amount).
+PAYMENT_METHODS = ("bank_transfer", "stripe", "refund")
+
+
+class PaymentReceived(db.Model):
+    """Money that reached the shop for an order, or went back to its buyer. Never updated or
+    deleted: a correction is a new row. What an order has received is the sum of its rows.
+
+    A ``refund`` row returns money paid beyond what the order asks (a transfer of too much, a
+    payment for an order that had ended); the money of a parcel that does not ship goes back
+    through the parcel's own ``refund_state``.
+    """
+
+    __tablename__ = "payments_received"
+    __table_args__ = (
+        CheckConstraint("method IN ('bank_transfer', 'stripe', 'refund')", name="method_known"),
+        CheckConstraint("amount_idr <> 0", name="amount_idr_not_zero"),
+        CheckConstraint("method <> 'refund' OR amount_idr < 0", name="refund_is_negative"),
+        #: The same bank reference twice for one order is one transfer typed twice.
+        UniqueConstraint("order_id", "method", "reference"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Not indexed on its own: the unique constraint's index starts with it.
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    method: Mapped[str] = mapped_column(String(20))
+    #: Signed whole rupiah: money in is positive, a refund negative.
+    amount_idr: Mapped[int] = mapped_column(BigInteger)
+    #: The day the money moved, as the bank statement says it (a date in WITA).
+    received_on = mapped_column(Date, nullable=False)
+    #: The bank's reference of the transfer, or Stripe's PaymentIntent; None when there is none.
+    reference: Mapped[str | None] = mapped_column(String(255))
+    recorded_by: Mapped[str] = mapped_column(String(160))
+    created_at = mapped_column(DateTime(timezone=True), default=now_utc)
+
+
+class TransferReceipt(db.Model):
+    """The buyer said "I have transferred", with the photo or PDF of the transfer receipt when
+    one was attached: cleaned like a paper's scan and kept outside ``static/``, for the office only."""
+
+    __tablename__ = "transfer_receipts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    #: The stored file's private name under ``SCAN_ROOT``; None when the buyer attached nothing.
+    key: Mapped[str | None] = mapped_column(String(60), unique=True)
+    content_type: Mapped[str | None] = mapped_column(String(40))
+    uploaded_at = mapped_column(DateTime(timezone=True), default=now_utc)

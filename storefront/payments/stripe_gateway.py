@@ -22,6 +22,7 @@ from ..orders.models import Order, OrderLine, VillageOrder
 from ..orders.services import cancel_unpaid_order, expire_order, mark_paid
 from ..products.models import Product
 from .models import NEEDS_OFFICE, StripeEvent
+from .reconcile import record_card_payment
 
 #: Stripe's shortest Checkout Session lifetime; stock is held for as long.
 SESSION_MINUTES = 30
@@ -251,11 +252,13 @@ def handle_event(event):
                 "A product lost its legality papers while the buyer was paying: the office must check before anything ships.")
             if mark_paid(order.id, actor, kind, hold_reason=hold):
                 order.stripe_payment_intent = _text(session_object.get("payment_intent"), 255)
+                _record_amount(order, session_object)
                 result = "paid"
             elif order.status in ("expired", "cancelled"):
                 # Money arrived for an order that already gave its stock back: a person decides.
                 order.hold_reason = ("Payment arrived after the order had ended; the office must "
                                      "refund it or reserve the goods again.")
+                _record_amount(order, session_object)
                 result = "paid after the order ended: held for the office"
             else:
                 result = "already settled"
@@ -264,6 +267,13 @@ def handle_event(event):
     else:  # checkout.session.expired
         result = "expired" if expire_order(order.id, actor, kind) else "already settled"
     return result
+
+
+def _record_amount(order, session_object):
+    """Record against the order what Stripe reports it took (``refusals_for`` has checked that it
+    is the order's total, in rupiah), named by its PaymentIntent, else its Checkout Session."""
+    reference = _text(session_object.get("payment_intent"), 255) or _text(session_object.get("id"), 255)
+    record_card_payment(order, _whole(session_object.get("amount_total")) or 0, reference)
 
 
 def refused_payments():

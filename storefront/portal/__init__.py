@@ -1,3 +1,3 @@
 """The village portal (``/portal``): one blueprint, a module of pages per subject."""
-from . import feeds, listings, orders, papers, sales, webhooks  # noqa: F401  (each adds its pages to bp)
+from . import feeds, finance, listings, orders, papers, sales, webhooks  # noqa: F401  (each adds pages to bp)
 from .blueprint import bp  # noqa: F401

@@ -7,18 +7,16 @@ declined or cancelled. Everything is summed by the database (GROUP BY); months a
 """
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 
 from flask import abort, render_template, request
 from flask_babel import format_date
 from flask_login import current_user
-from sqlalchemy import String, func, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy import func, select
 
 from ..access import member_required
-from ..clock import WITA
 from ..extensions import db
+from ..months import month_bounds, wita_month
 from ..orders.models import Order, OrderLine, VillageOrder
 from ..products.models import Product
 from .blueprint import bp, own_village
@@ -26,26 +24,6 @@ from .blueprint import bp, own_village
 #: Parcels that will not ship bring no money.
 NOT_SOLD = ("declined", "cancelled")
 MONTH_ARG = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-class wita_month(FunctionElement):  # noqa: N801 - reads as a SQL function
-    """``YYYY-MM`` of a stored UTC timestamp, in WITA (UTC+8 all year: no daylight saving)."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(wita_month, "postgresql")
-def _wita_month_postgresql(element, compiler, **kw):
-    (moment,) = element.clauses
-    return f"to_char(({compiler.process(moment, **kw)}) AT TIME ZONE 'Asia/Makassar', 'YYYY-MM')"
-
-
-@compiles(wita_month)
-def _wita_month_sqlite(element, compiler, **kw):
-    # SQLite keeps UTC as text; WITA never shifts, so a fixed offset is exact.
-    (moment,) = element.clauses
-    return f"strftime('%Y-%m', {compiler.process(moment, **kw)}, '+8 hours')"
 
 
 def _sold_lines(village_id):
@@ -63,13 +41,6 @@ def _sold_lines(village_id):
 def _paid_moment():
     """When the money came; an order marked paid without a time (older rows) falls back to its creation."""
     return func.coalesce(Order.paid_at, Order.created_at)
-
-
-def month_bounds(year, month):
-    """The UTC instants where a WITA month starts and the next one starts."""
-    start = datetime(year, month, 1, tzinfo=WITA)
-    after = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=WITA)
-    return start.astimezone(timezone.utc), after.astimezone(timezone.utc)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 
 from ..clock import now_utc
 from ..extensions import db
-from .models import FeeRate, LedgerEntry, VillageBalance
+from .models import BankAccount, FeeRate, LedgerEntry, Payout, VillageBalance
 
 
 class LedgerError(ValueError):
@@ -196,8 +196,10 @@ def reverse_adjustment(entry_id, actor_name, reason, village_id=None):
 
 
 def balance(village_id):
-    """(pending, available) in rupiah."""
-    row = db.session.get(VillageBalance, village_id)
+    """(pending, available) in rupiah, as the database has them now (the balance row moves by
+    UPDATE statements, so an object in the session could be out of date)."""
+    row = db.session.execute(select(VillageBalance.pending_idr, VillageBalance.available_idr)
+                             .where(VillageBalance.village_id == village_id)).first()
     return (row.pending_idr, row.available_idr) if row else (0, 0)
 
 
@@ -221,3 +223,65 @@ def statement(village_id, bucket="available", limit=None):
     if limit:
         stmt = stmt.limit(limit)
     return db.session.execute(stmt).all()
+
+
+def _running(*, by_bucket=False):
+    """The entry's balance after it, within its bucket: a window over the village's entries."""
+    return func.sum(LedgerEntry.amount_idr).over(
+        partition_by=LedgerEntry.bucket if by_bucket else None, order_by=LedgerEntry.id).label("balance_after")
+
+
+def _with_context(inner):
+    """``inner`` (entries with ``balance_after``) joined to what a statement line names: the
+    payout and the account it went to, and the entry that reversed it (None when none did)."""
+    entry = aliased(LedgerEntry, inner)
+    reversal = aliased(LedgerEntry)
+    return (select(entry, inner.c.balance_after, Payout, BankAccount, reversal.id.label("reversed_by"))
+                   .outerjoin(Payout, Payout.id == inner.c.payout_id)
+                   .outerjoin(BankAccount, BankAccount.id == Payout.bank_account_id)
+                   .outerjoin(reversal, reversal.reverses_id == inner.c.id))
+
+
+def statement_page(village_id, bucket="available", before_id=None, limit=50):
+    """One page of a bucket's statement, newest first, in one query: rows of (entry, balance
+    after it, its payout or None, that payout's account or None, the id of the entry that
+    reversed it or None). ``before_id`` starts the page below that entry; the balance after a
+    line is over the whole bucket, whichever page shows it. One row more than ``limit`` comes
+    back when older entries exist."""
+    inner = (select(LedgerEntry, _running())
+             .where(LedgerEntry.village_id == village_id, LedgerEntry.bucket == bucket).subquery())
+    stmt = _with_context(inner)
+    if before_id is not None:
+        stmt = stmt.where(inner.c.id < before_id)
+    rows = db.session.execute(stmt.order_by(inner.c.id.desc()).limit(limit + 1)).all()
+    return [(row[0], int(row[1]), row[2], row[3], row[4]) for row in rows]
+
+
+def statement_chunks(village_id, size=500):
+    """The whole statement, both buckets, oldest first, in lists of at most ``size`` rows shaped
+    like ``statement_page``'s (the balance after each line is its bucket's)."""
+    inner = select(LedgerEntry, _running(by_bucket=True)).where(LedgerEntry.village_id == village_id).subquery()
+    stmt = _with_context(inner)
+    last = 0
+    while True:
+        rows = db.session.execute(stmt.where(inner.c.id > last).order_by(inner.c.id).limit(size)).all()
+        if not rows:
+            return
+        last = rows[-1][0].id
+        yield [(row[0], int(row[1]), row[2], row[3], row[4]) for row in rows]
+
+
+def open_pending(village_id):
+    """The village's parcels paid for and not yet delivered nor refunded: their pending entries,
+    newest first."""
+    reversal = aliased(LedgerEntry)
+    return db.session.scalars(
+        select(LedgerEntry).outerjoin(reversal, reversal.reverses_id == LedgerEntry.id)
+        .where(LedgerEntry.village_id == village_id, LedgerEntry.bucket == "pending",
+               LedgerEntry.cause == "parcel", LedgerEntry.amount_idr > 0, reversal.id.is_(None))
+        .order_by(LedgerEntry.id.desc())).all()
+
+
+def fee_rate_in_force():
+    """The newest fee row (rate, who set it, when), or None while the office has set none."""
+    return db.session.scalars(select(FeeRate).order_by(FeeRate.id.desc()).limit(1)).first()

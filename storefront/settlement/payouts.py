@@ -6,7 +6,7 @@ The office then transfers the money through the bank and marks each payout paid,
 bank's reference and date, or failed, which books the money back with a reversing entry.
 """
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -214,3 +214,15 @@ def _tell_village(payout):
                        bank=bank_name(account.bank_code), account=account,
                        link=external_url("portal.finance"), office=current_app.config["OFFICE_NAME"])
     enqueue_mail(village.email, mail, kind="payout.paid", village_id=village.id)
+
+
+def village_payouts(village_id, limit=20):
+    """The village's payouts, newest first, each with the account it went to."""
+    return db.session.execute(
+        select(Payout, BankAccount).join(BankAccount, BankAccount.id == Payout.bank_account_id)
+        .where(Payout.village_id == village_id).order_by(Payout.id.desc()).limit(limit)).all()
+
+
+def next_payout_date(today, weekday):
+    """The next payout day (``weekday``, 0 = Monday) from ``today`` on, today included."""
+    return today + timedelta(days=(weekday - today.weekday()) % 7)

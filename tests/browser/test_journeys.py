@@ -70,16 +70,33 @@ def test_a_buyer_browses_filters_searches_and_buys_from_two_villages(journey, wi
     assert PRICE.search(page)
 
 
-def test_a_village_ships_what_a_buyer_ordered_and_the_buyer_sees_it(journey):
+def _rupiah(text):
+    return int(text.replace("Rp", "").replace(".", "").strip())
+
+
+def _paid_to_villages(j):
+    j.goto("/dampak")
+    return _rupiah(j.page.locator("dl.facts dd").first.inner_text())
+
+
+def test_money_goes_from_a_buyer_through_the_village_back_to_the_village(journey):
+    """A buyer pays by transfer, the office records it, the village ships, the buyer confirms
+    receipt, the office pays the village; its statement and the public report show it."""
     buyer = journey("order-to-ratogesa")
     bought = [add_from_village(buyer, "ratogesa-golewa"), add_from_village(buyer, "watublapi-hewokloang")]
     number = check_out(buyer)
     order_page = buyer.page.url
+    total = _rupiah(buyer.page.locator("dt", has_text="Total").locator("xpath=following-sibling::dd[1]")
+                    .first.inner_text())
 
-    office = journey("office-confirms-transfer")
+    office = journey("office-records-the-transfer")
     sign_in(office, ADMIN)
     office.goto("/kantor/pesanan")
-    office.click(office.page.locator("li", has_text=number).locator("button[type=submit]"), "transfer confirmed")
+    waiting = office.page.locator("li", has_text=number).filter(has=office.page.locator("input[name=amount]"))
+    waiting.locator("input[name=amount]").fill(str(total))
+    waiting.locator("input[name=received_on]").fill(buyer.page.evaluate("new Date().toISOString().slice(0, 10)"))
+    waiting.locator("input[name=reference]").fill("BNTT20261203001")
+    office.click(waiting.get_by_role("button", name="Catat transfer"), "transfer recorded")
 
     member = journey("ratogesa-ships")
     sign_in(member, RATOGESA)
@@ -92,9 +109,28 @@ def test_a_village_ships_what_a_buyer_ordered_and_the_buyer_sees_it(journey):
     member.page.fill("input[name=tracking_number]", "JNE0123456789")
     member.click(member.page.get_by_role("button", name="Tandai sudah dikirim"), "shipped")
     assert "JNE0123456789" in member.text()
+    member.goto("/portal/keuangan")
+    assert number in member.text()  # pending: paid by the buyer, not delivered yet
 
     buyer.goto(order_page)
     assert "JNE0123456789" in buyer.text() and "dikirim" in buyer.text()
+    buyer.click(buyer.page.get_by_role("button", name="Pesanan diterima"), "parcel received")
+    assert "sampai di pembeli" in buyer.text()
+    assert buyer.page.get_by_role("button", name="Pesanan diterima").count() == 0
+
+    before = _paid_to_villages(office)
+    office.goto("/kantor/keuangan")
+    office.click(office.page.get_by_role("button", name="Buat kelompok pembayaran"), "payout batch built")
+    payout = office.page.locator("ul.rows > li", has_text="Ratogesa")
+    amount = _rupiah(PRICE.search(payout.inner_text()).group(0))
+    payout.locator("input[name=bank_reference]").fill("FT26120300042")
+    office.click(payout.get_by_role("button", name="Tandai sudah dibayar"), "payout marked paid")
+    assert "FT26120300042" in office.text()
+
+    member.goto("/portal/keuangan")
+    statement = member.text()
+    assert "FT26120300042" in statement and number in statement
+    assert _paid_to_villages(buyer) == before + amount
 
 
 def test_a_verified_paper_shows_the_product_and_revoking_it_hides_it(journey):

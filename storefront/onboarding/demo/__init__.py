@@ -16,15 +16,17 @@ from ...media import save_image
 from ...products.models import Category, Product, ProductPhoto
 from ...villages.models import Village
 from ..importer import import_catalog
+from .history import add_history
 from .images import product_picture, village_picture
 
 CATALOG_FILE = Path(__file__).with_name("catalog.json")
 
 
 def load_demo(force=False):
-    """Import ``catalog.json``, draw photos, add the demo accounts; returns report lines. Skips
-    a non-empty shop. The caller commits (one unit: the demo is there whole or not at all); the
-    photo files of a demo that was not committed are left behind, unreferenced."""
+    """Import ``catalog.json``, draw photos, add the demo accounts and some months of orders and
+    payouts (``history.py``); returns report lines. Skips a non-empty shop. The caller commits
+    (one unit: the demo is there whole or not at all); the photo files of a demo that was not
+    committed are left behind, unreferenced."""
     if not force and db.session.scalar(select(func.count()).select_from(Village)):
         return ["Demo catalogue skipped: the database already has villages."]
     document = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
@@ -33,7 +35,8 @@ def load_demo(force=False):
     if not report.ok:
         raise RuntimeError("the demo catalogue does not import cleanly:\n" + "\n".join(report.lines()))
     report.committed = True  # by the caller's unit of work, with the rest
-    return [*report.lines(), f"Photos drawn: {add_missing_photos()}", *add_demo_accounts()]
+    return [*report.lines(), f"Photos drawn: {add_missing_photos()}", *add_demo_accounts(),
+            *add_history()]
 
 
 #: Demo sign-ins, printed by ``make run`` and listed in the README. Demo data only.
