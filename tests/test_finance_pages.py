@@ -18,6 +18,7 @@ from storefront.clock import today_wita
 from storefront.extensions import db
 from storefront.outbox.models import OutboxMessage
 from storefront.settlement import ledger, payouts
+from storefront.settlement.ledger import LedgerError
 from storefront.settlement.models import BankAccount, FeeRate, LedgerEntry, Payout, PayoutBatch
 from storefront.unit_of_work import unit_of_work
 
@@ -500,3 +501,36 @@ def test_the_statement_costs_the_same_queries_for_one_line_or_ten(app, two, coun
     ten = measure()
     assert (one[1], ten[1]) == (1, 10)
     assert one[0] == ten[0] <= 10, (one, ten)
+
+
+def test_an_adjustment_form_sent_twice_books_once(app, two):
+    a, office = two["a"], two["office"]
+    url = f"/kantor/desa/{a.id}/keuangan"
+    page = office.get(url).get_data(as_text=True)
+    once = re.search(r'name="once"[^>]*value="([^"]+)"', page).group(1)
+    data = {"csrf_token": csrf_token(page), "once": once, "amount_idr": "10.000", "reason": "Ongkir kurang"}
+    assert office.post(f"{url}/penyesuaian", data=data).status_code == 303
+    again = _flash(office, office.post(f"{url}/penyesuaian", data=data))
+    assert "Penyesuaian ini sudah dicatat." in _text(again)
+    db.session.expire_all()
+    assert ledger.balance(a.id) == (0, 10_000)
+
+
+@pytest.mark.parametrize("amount", ["-", "+", " - "])
+def test_a_sign_alone_is_not_an_amount(app, two, amount):
+    a, office = two["a"], two["office"]
+    url = f"/kantor/desa/{a.id}/keuangan"
+    answer = _post(office, f"{url}/penyesuaian", {"amount_idr": amount, "reason": "koreksi"}, page=url)
+    assert answer.status_code == 422 and "Masukkan jumlah dalam rupiah utuh" in _text(answer.get_data(as_text=True))
+    assert ledger.balance(a.id) == (0, 0)
+
+
+def test_an_account_number_takes_ascii_digits_only(app, two):
+    member = two["member_a"]
+    answer = _post(member, "/portal/keuangan/rekening", {"bank_code": "130", "account_number": "١٢٣٤٥٦٧",
+                                                         "holder_name": "Kelompok Uji"},
+                   page="/portal/keuangan/rekening")
+    assert answer.status_code == 422
+    with pytest.raises(LedgerError):
+        payouts.submit_account(two["a"].id, bank_code="130", account_number="١٢٣٤٥٦٧", holder_name="Kelompok Uji",
+                               actor_name="x")

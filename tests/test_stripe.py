@@ -33,11 +33,12 @@ from storefront.clock import now_utc
 from storefront.extensions import db
 from storefront.legality.models import Certificate
 from storefront.money import format_idr
-from storefront.orders.models import Order, OrderEvent
+from storefront.orders.models import Order, OrderEvent, VillageOrder
 from storefront.orders.services import expire_unpaid_orders
 from storefront.outbox.worker import deliver_due
 from storefront.payments.models import StripeEvent
 from storefront.products.models import Product
+from storefront.settlement.ledger import balance
 
 from .conftest import csrf_token
 from .factories import make_sellable_food, make_user, sign_in
@@ -297,7 +298,7 @@ def place(client, product, quantity=2, method="stripe"):
     page = checkout_page(client, product, quantity)
     form = {"csrf_token": csrf_token(page), "idempotency_key": _hidden(page, "idempotency_key"),
             "payment_method": method, **ADDRESS}
-    quoted = client.post("/checkout", data={**form, "action": "quote"})
+    quoted = client.post("/checkout", data={**form, "action": "quote"}, follow_redirects=True)
     assert quoted.status_code == 200, quoted.status_code
     total = _hidden(quoted.get_data(as_text=True), "expected_total")
     return client.post("/checkout", data={**form, "expected_total": total, "action": "place"})
@@ -585,7 +586,7 @@ def test_completed_delivered_three_times_among_other_events_pays_once(app, clien
     [mail] = payment_mails(smtp, order["number"])
     assert mail["to"] == [ADDRESS["email"]] and order["number"] in mail["body"]
     page = html.unescape(client.get(f"/pesanan/{order['number']}").get_data(as_text=True))
-    assert indonesian("paid") in page
+    assert indonesian("paid, being prepared") in page  # the order's status, derived from its parcels
 
 
 @pytest.fixture
@@ -1084,3 +1085,47 @@ def test_the_office_marks_a_refused_payment_dealt_with(app, client, stripe_on):
     assert_untouched(order)
     again = office.post(settle, data={"csrf_token": csrf_token(page)})
     assert again.status_code == 404
+
+
+def _charge_refunded(payment_intent, amount_idr, parcel_id=None):
+    refund = {"id": "re_" + secrets.token_hex(8), "amount": amount_idr * 100,
+              "metadata": {"parcel_id": str(parcel_id)} if parcel_id else {}}
+    charge = {"id": "ch_" + secrets.token_hex(8), "object": "charge", "payment_intent": payment_intent,
+              "amount_refunded": amount_idr * 100, "refunds": {"data": [refund]}}
+    return stripe_event("charge.refunded", charge)
+
+
+def test_a_whole_refund_made_in_stripes_dashboard_takes_the_money_back_from_the_village_once(
+        app, client, stripe_on):
+    order = stripe_order(client, stripe_on)
+    paid = completed(order["session"])
+    assert deliver(client, paid).get_json()["result"] == "paid"
+    row = _order(order["number"])
+    (parcel,) = db.session.scalars(select(VillageOrder).where(VillageOrder.order_id == row.id)).all()
+    assert balance(parcel.village_id)[0] == row.total_idr  # pending for the village
+
+    event = _charge_refunded(paid["data"]["object"]["payment_intent"], row.total_idr)
+    assert deliver(client, event).get_json()["result"] == "refund outside the shop: held for the office"
+    assert deliver(client, _charge_refunded(paid["data"]["object"]["payment_intent"], row.total_idr)
+                   ).status_code == 200
+    db.session.expire_all()
+    assert balance(parcel.village_id) == (0, 0)
+    assert _order(order["number"]).hold_reason.startswith("The whole payment was refunded in Stripe")
+    assert db.session.get(VillageOrder, parcel.id).refund_state == "refunded"
+
+
+def test_a_part_refund_made_in_stripe_holds_the_order_and_the_shops_own_refunds_change_nothing(
+        app, client, stripe_on):
+    order = stripe_order(client, stripe_on)
+    paid = completed(order["session"])
+    deliver(client, paid)
+    row = _order(order["number"])
+    (parcel,) = db.session.scalars(select(VillageOrder).where(VillageOrder.order_id == row.id)).all()
+    intent = paid["data"]["object"]["payment_intent"]
+    own = deliver(client, _charge_refunded(intent, row.total_idr, parcel_id=parcel.id))
+    assert own.get_json()["result"] == "refunds made by the shop: already booked"
+    assert _order(order["number"]).hold_reason is None
+    assert deliver(client, _charge_refunded(intent, 10_000)).status_code == 200
+    db.session.expire_all()
+    assert "Rp 10.000 was refunded in Stripe" in _order(order["number"]).hold_reason
+    assert balance(parcel.village_id) == (row.total_idr, 0)  # the office decides which parcel

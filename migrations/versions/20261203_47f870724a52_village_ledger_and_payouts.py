@@ -125,6 +125,7 @@ def upgrade():
         batch_op.create_index('ix_ledger_entries_village_id_id', ['village_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_entries_village_order_id'), ['village_order_id'], unique=False)
 
+    _book_existing_parcels()
     if op.get_bind().dialect.name == "postgresql":
         op.execute("""
             CREATE FUNCTION ledger_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -141,6 +142,41 @@ def upgrade():
             op.execute(f"CREATE TRIGGER ledger_entries_no_{verb.lower()} BEFORE {verb} ON ledger_entries "
                        "BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only: post a reversing entry "
                        "instead'); END")
+
+
+#: Parcels sold before the ledger existed, booked as the shop books them now (fee 0: there was no
+#: fee then). Prepaid parcels of paid orders still on their way are pending; delivered ones
+#: (prepaid, or cash on delivery with the cash kept) are earned. Declined and cancelled parcels
+#: had their money returned: nothing to book.
+_ENTRY = ("INSERT INTO ledger_entries (village_id, cause, bucket, amount_idr, goods_idr, shipping_idr, fee_idr, "
+          "other_idr, fee_basis_points, village_order_id, reverses_id, memo, actor_name, once_key, created_at) ")
+_PARCELS = ("FROM village_orders vo JOIN orders o ON o.id = vo.order_id "
+            "WHERE vo.village_id IS NOT NULL AND vo.refund_state IS NULL ")
+
+
+def _book_existing_parcels():
+    prepaid = "o.payment_method <> 'cod' AND o.status = 'paid' "
+    op.execute(_ENTRY + "SELECT vo.village_id, 'parcel', 'pending', vo.subtotal_idr + vo.shipping_idr, "
+               "vo.subtotal_idr, vo.shipping_idr, 0, 0, 0, vo.id, NULL, o.number, 'migration', "
+               "'pending:' || vo.id, COALESCE(o.paid_at, o.created_at) " + _PARCELS + "AND " + prepaid +
+               "AND vo.status IN ('paid', 'accepted', 'packed', 'shipped', 'delivered')")
+    op.execute(_ENTRY + "SELECT e.village_id, 'parcel', 'pending', -e.amount_idr, -e.goods_idr, -e.shipping_idr, "
+               "0, 0, 0, vo.id, e.id, o.number, 'migration', 'released:' || vo.id, "
+               "COALESCE(vo.delivered_at, o.created_at) " + _PARCELS.replace("WHERE", "JOIN ledger_entries e ON "
+               "e.once_key = 'pending:' || vo.id WHERE") + "AND vo.status = 'delivered'")
+    op.execute(_ENTRY + "SELECT vo.village_id, 'parcel', 'available', vo.subtotal_idr + vo.shipping_idr, "
+               "vo.subtotal_idr, vo.shipping_idr, 0, 0, 0, vo.id, NULL, o.number, 'migration', "
+               "'earned:' || vo.id, COALESCE(vo.delivered_at, o.created_at) " + _PARCELS +
+               "AND vo.status = 'delivered' AND (" + prepaid + "OR o.payment_method = 'cod')")
+    op.execute(_ENTRY + "SELECT vo.village_id, 'parcel', 'available', -(vo.subtotal_idr + vo.shipping_idr), "
+               "0, 0, 0, -(vo.subtotal_idr + vo.shipping_idr), NULL, vo.id, NULL, "
+               "o.number || ': cash collected on delivery', 'migration', 'cod:' || vo.id, "
+               "COALESCE(vo.delivered_at, o.created_at) " + _PARCELS +
+               "AND vo.status = 'delivered' AND o.payment_method = 'cod'")
+    op.execute("INSERT INTO village_balances (village_id, pending_idr, available_idr, updated_at) "
+               "SELECT village_id, SUM(CASE WHEN bucket = 'pending' THEN amount_idr ELSE 0 END), "
+               "SUM(CASE WHEN bucket = 'available' THEN amount_idr ELSE 0 END), CURRENT_TIMESTAMP "
+               "FROM ledger_entries GROUP BY village_id")
 
 
 def downgrade():

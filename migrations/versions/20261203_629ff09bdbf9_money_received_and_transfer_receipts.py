@@ -49,6 +49,16 @@ def upgrade():
     )
     with op.batch_alter_table('transfer_receipts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_transfer_receipts_order_id'), ['order_id'], unique=False)
+    # Orders paid before money was recorded against them received their total, on the day they
+    # were marked paid (that day in WITA, UTC+8 all year).
+    if op.get_bind().dialect.name == "postgresql":
+        day = "(COALESCE(paid_at, created_at) AT TIME ZONE 'Asia/Makassar')::date"
+    else:
+        day = "date(COALESCE(paid_at, created_at), '+8 hours')"
+    op.execute("INSERT INTO payments_received (order_id, method, amount_idr, received_on, reference, recorded_by, "
+               f"created_at) SELECT id, payment_method, total_idr, {day}, "
+               "COALESCE(stripe_payment_intent, 'before-' || number), 'migration', CURRENT_TIMESTAMP "
+               "FROM orders WHERE status = 'paid' AND payment_method IN ('bank_transfer', 'stripe') AND total_idr > 0")
 
 
 def downgrade():

@@ -115,6 +115,7 @@ def _sold_parcels(period):
     sold_at = _sold_at()
     return (select().select_from(VillageOrder).join(Order, Order.id == VillageOrder.order_id)
             .where(VillageOrder.village_id.is_not(None), VillageOrder.status.not_in(NOT_SOLD),
+                   VillageOrder.refund_state.is_(None),  # a delivered parcel refunded later was not sold
                    sold_at >= start, sold_at < after))
 
 

@@ -4,6 +4,7 @@ payout marked paid or failed), and one village's statement with the office's adj
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from ..access import office_required
 from ..clock import today_wita
@@ -238,13 +239,19 @@ def adjust_balance(village_id):
     if form.validate_on_submit():
         try:
             with unit_of_work():
-                ledger.adjust(village.id, form.amount_idr.data, current_user.audit_name, form.reason.data)
+                booked = ledger.adjust(village.id, form.amount_idr.data, current_user.audit_name, form.reason.data,
+                                       once=form.once.data)
         except LedgerError as exc:
             form.amount_idr.errors.append(str(exc))
+            return _render_village(village, form, 422)
+        except IntegrityError:  # the same form sent twice at the same moment: the other one booked it
+            booked = None
+        if booked is None:
+            flash(_("This adjustment was booked already."), "warning")
         else:
             flash(_("Adjustment of %(amount)s booked for %(village)s.", amount=format_idr(form.amount_idr.data),
                     village=village.name), "success")
-            return redirect(url_for("office.village_finance", village_id=village.id), code=303)
+        return redirect(url_for("office.village_finance", village_id=village.id), code=303)
     return _render_village(village, form, 422)
 
 
@@ -267,6 +274,8 @@ def reverse_adjustment(village_id, entry_id):
             abort(404)
         except LedgerError as exc:
             flash(str(exc), "warning")
+        except IntegrityError:  # reversed by a second press at the same moment
+            flash(_("This entry was reversed already."), "warning")
         else:
             flash(_("The adjustment is reversed."), "success")
     return redirect(url_for("office.village_finance", village_id=village.id), code=303)

@@ -1,11 +1,12 @@
 """Forms of the office's finance pages: the shop's fee, a payout batch, a payout's outcome, an
 account refused, an adjustment of a village's balance and its reversal."""
 import re
+import secrets
 from decimal import Decimal
 
 from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
-from wtforms import DateField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms import DateField, HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import TextInput
 
 from ..forms import ShopForm
@@ -68,7 +69,11 @@ class SignedRupiahField(WholeNumberField):
             return
         raw = valuelist[0].strip()
         sign = -1 if raw[:1] in ("-", "\u2212") else 1
-        super().process_formdata([raw[1:] if raw[:1] in ("-", "+", "\u2212") else raw])
+        digits = raw[1:].strip() if raw[:1] in ("-", "+", "\u2212") else raw
+        if raw and not digits:  # a sign alone is not an amount
+            self.data = None
+            raise ValueError(self.invalid or self.gettext("Enter a whole number."))
+        super().process_formdata([digits])
         if self.data is not None:
             self.data *= sign
 
@@ -111,3 +116,6 @@ class AdjustmentForm(ShopForm):
     reason = TextAreaField(_l("Reason (the village reads it on its statement)"), filters=[_squeeze], validators=[
         DataRequired(_l("Say why, so the village and an auditor can follow it.")),
         Length(max=500, message=_l("Keep the reason under 500 characters."))])
+    #: Made when the form is shown: the same form sent twice (a double tap, a resend) books once.
+    once = HiddenField(validators=[Optional(), Regexp(r"^[A-Za-z0-9_-]{16,43}$", message=_l("The form has expired"))],
+                       default=lambda: secrets.token_urlsafe(24))

@@ -20,6 +20,7 @@ from ..listing.rule import sellable_product_ids
 from ..money import to_stripe_amount
 from ..orders.models import Order, OrderLine, VillageOrder
 from ..orders.services import cancel_unpaid_order, expire_order, mark_paid
+from ..orders.settlement import book_refund
 from ..products.models import Product
 from .models import NEEDS_OFFICE, StripeEvent
 from .reconcile import record_card_payment
@@ -228,6 +229,8 @@ def handle_event(event):
         record.payment_status = _text(session_object.get("payment_status"), 30)
     db.session.add(record)
     db.session.flush()
+    if kind == "charge.refunded":
+        return _charge_refunded(record, session_object)
     if kind not in SESSION_EVENTS:
         return "ignored"
     order = _order_for(session_object)
@@ -267,6 +270,42 @@ def handle_event(event):
     else:  # checkout.session.expired
         result = "expired" if expire_order(order.id, actor, kind) else "already settled"
     return result
+
+
+def _charge_refunded(record, charge):
+    """Money given back in Stripe. A refund the shop made itself names its parcel and was booked
+    when the parcel was cancelled; one made elsewhere (Stripe's dashboard) must not leave the
+    village's balance holding money the buyer has back. The whole order refunded: every parcel
+    not yet refunded is reversed in its village's ledger (once, see ``book_refund``) and the
+    order is held so that nothing more ships; part of it: held for the office, which decides
+    which parcel it was."""
+    intent = _text(charge.get("payment_intent"), 255)
+    order = db.session.scalars(select(Order).where(Order.stripe_payment_intent == intent)).one_or_none() \
+        if intent else None
+    if order is None:
+        return "no matching order"
+    record.order_id = order.id
+    refunds = (charge.get("refunds") or {}).get("data") or []
+    if refunds and all(str((r.get("metadata") or {}).get("parcel_id", "")).isdigit() for r in refunds):
+        return "refunds made by the shop: already booked"
+    refunded_idr = (_whole(charge.get("amount_refunded")) or 0) // 100
+    parcels = db.session.scalars(select(VillageOrder).where(VillageOrder.order_id == order.id)
+                                 .order_by(VillageOrder.village_id)).all()
+    if refunded_idr >= order.total_idr:
+        for parcel in parcels:
+            taken = db.session.execute(update(VillageOrder).where(
+                VillageOrder.id == parcel.id, VillageOrder.refund_state.is_(None)).values(
+                refund_state="refunded", updated_at=now_utc()))
+            if taken.rowcount == 1:
+                book_refund(parcel, order, "Stripe", "refunded in Stripe")
+        reason = "The whole payment was refunded in Stripe: nothing more may ship; cancel the parcels not yet sent."
+    else:
+        reason = (f"Rp {refunded_idr:,} was refunded in Stripe outside the shop: record it against the right "
+                  "parcel (cancel or refund it here) before anything more ships.").replace(",", ".")
+    db.session.execute(update(Order).where(Order.id == order.id).values(hold_reason=reason, updated_at=now_utc()))
+    current_app.logger.warning("Stripe refunded Rp %s of order %s outside the shop; order held for the office.",
+                               refunded_idr, order.number)
+    return "refund outside the shop: held for the office"
 
 
 def _record_amount(order, session_object):

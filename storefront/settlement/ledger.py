@@ -16,6 +16,7 @@ net and debited the cash it kept (``other_idr``): what remains is the fee it owe
 """
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -138,7 +139,13 @@ def parcel_delivered(parcel, actor_name, *, cash_on_delivery=False):
                  once_key=f"cod:{parcel.id}")
         return earned
     pending = _entry(f"pending:{parcel.id}")
-    if pending is None or _once_done(f"earned:{parcel.id}") or _once_done(f"unpaid:{parcel.id}"):
+    if pending is None:
+        # Every paid prepaid parcel is booked when paid (and by the migration for older ones):
+        # a delivery without it means money the village earned is not on its statement.
+        current_app.logger.error("Parcel %s (%s) delivered without its payment in the ledger: the office "
+                                 "must book it by an adjustment.", parcel.id, parcel.order_number)
+        return None
+    if _once_done(f"earned:{parcel.id}") or _once_done(f"unpaid:{parcel.id}"):
         return None
     reverse_entry(pending, cause="parcel", actor_name=actor_name, memo=parcel.order_number,
              once_key=f"released:{parcel.id}")
@@ -168,15 +175,16 @@ def parcel_refunded(parcel, actor_name, reason):
     return None
 
 
-def adjust(village_id, amount_idr, actor_name, memo):
-    """A correction by the office that is not a parcel, refund or payout; it must say why."""
+def adjust(village_id, amount_idr, actor_name, memo, once=None):
+    """A correction by the office that is not a parcel, refund or payout; it must say why.
+    ``once`` (the form's key) makes a resent form book nothing more: it then returns None."""
     memo = " ".join(memo.split())
     if not memo:
         raise LedgerError(_("Say why, so the village and an auditor can follow it."))
     if amount_idr == 0:
         raise LedgerError(_("An adjustment of Rp 0 changes nothing."))
     return post(village_id, cause="adjustment", bucket="available", other_idr=amount_idr,
-                actor_name=actor_name, memo=memo)
+                actor_name=actor_name, memo=memo, once_key=f"adjust:{once}" if once else None)
 
 
 def reverse_adjustment(entry_id, actor_name, reason, village_id=None):
