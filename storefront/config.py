@@ -169,6 +169,8 @@ def load_config(app, overrides=None):
     cfg["STRIPE_TIMEOUT"] = float(env.get("STRIPE_TIMEOUT", 10))
     #: How long an unpaid bank transfer holds its stock.
     cfg["BANK_TRANSFER_HOURS"] = int(env.get("BANK_TRANSFER_HOURS", 48))
+    #: The buyer of an unpaid bank transfer is reminded this long before its hold runs out.
+    cfg["PAYMENT_REMINDER_HOURS"] = int(env.get("PAYMENT_REMINDER_HOURS", 6))
     cfg["BANK_NAME"] = env.get("BANK_NAME", "Bank NTT")
     cfg["BANK_ACCOUNT_NUMBER"] = env.get("BANK_ACCOUNT_NUMBER", "001.01.02.012345-6")
     cfg["BANK_ACCOUNT_HOLDER"] = env.get("BANK_ACCOUNT_HOLDER", "Toko Produk Desa NTT")

@@ -2,7 +2,9 @@
 explicit list (a job renamed or removed breaks an import here, never silently at run time)."""
 from .orders.deadlines import flag_overdue_parcels
 from .orders.fulfilment import deliver_unconfirmed_parcels
+from .orders.reminders import remind_unpaid_orders
 from .orders.services import expire_unpaid_orders
 
 #: Each runs in a unit of work of its own (``outbox.worker.housekeeping``).
-HOUSEKEEPING = (expire_unpaid_orders, flag_overdue_parcels, deliver_unconfirmed_parcels)
+HOUSEKEEPING = (remind_unpaid_orders, expire_unpaid_orders, flag_overdue_parcels,
+                deliver_unconfirmed_parcels)

@@ -15,6 +15,12 @@ from jinja2 import TemplateNotFound
 
 #: Languages a mail can be written in; anything else gets the shop's default (Indonesian).
 LANGUAGES = ("id", "en")
+#: Kinds of mail (``OutboxMessage.kind``) that a person may turn off on their account page
+#: (``User.optional_mail``): mail that is not about an order in progress, such as news from the
+#: shop. The shop sends none yet. Mail about an order (placed, paid, each parcel's moves, the
+#: payment deadline, its end), an account (sign-up, password) or a village's papers, listings
+#: and money is never optional.
+OPTIONAL_KINDS = frozenset()
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,11 @@ def mail_language(lang):
 
 def _block(template, name, context):
     return "".join(template.blocks[name](template.new_context(context)))
+
+
+def is_wanted(kind, optional_mail=True):
+    """Whether a mail of ``kind`` goes to someone whose ``optional_mail`` choice is as given."""
+    return optional_mail or kind not in OPTIONAL_KINDS
 
 
 def render_mail(template_name, lang, **context):

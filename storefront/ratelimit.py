@@ -1,4 +1,4 @@
-"""Rate limits on the doors attackers knock on: sign-in, sign-up, password reset.
+"""Rate limits on the doors attackers knock on: sign-in, sign-up, password reset, lost order links.
 
 Sign-in is counted by ``accounts/throttle.py`` (device cookies; failures per account and
 address), in the same storage; the rest by Flask-Limiter's decorators on the routes.
@@ -37,6 +37,10 @@ DEFAULT_LIMITS = {
     "RATELIMIT_SIGN_UP_EMAIL": "3/hour",
     #: Wrong current passwords on the change-password page, per signed-in user.
     "RATELIMIT_PASSWORD_CHANGE_USER": "5/15 minutes",
+    #: Requests for a lost order link (``/pesanan/cari``) from one address, and for one e-mail
+    #: address (each may send that address a mail).
+    "RATELIMIT_ORDER_LINK_IP": "5/minute;20/hour",
+    "RATELIMIT_ORDER_LINK_EMAIL": "3/hour",
 }
 
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window",

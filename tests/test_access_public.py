@@ -160,6 +160,7 @@ GET_RULES = {
         ("customer's order without the link", lambda w: {"number": w.order_number},
          {**everyone(404), CUSTOMER: 303}),
     ],
+    ("checkout.find_order", "GET"): [("lost order link form", lambda w: {}, everyone(200))],
     ("impact.public", "GET"): [("impact page", lambda w: {}, everyone(200))],
     ("impact.chart_months", "GET"): [("impact chart by month", lambda w: {}, everyone(200))],
     ("impact.chart_regencies", "GET"): [("impact chart by regency", lambda w: {}, everyone(200))],
@@ -205,6 +206,11 @@ def _password_hashes(w, role):
     return dict(db.session.execute(select(User.id, User.password_hash)).all())
 
 
+def _mail_choices(w, role):
+    db.session.expire_all()
+    return dict(db.session.execute(select(User.id, User.optional_mail)).all())
+
+
 def _transfer_reports(w, role):
     db.session.expire_all()
     return sorted(db.session.scalars(select(TransferReceipt.id)))
@@ -213,6 +219,11 @@ def _transfer_reports(w, role):
 def _parcel_states(w, role):
     db.session.expire_all()
     return sorted(db.session.execute(select(VillageOrder.id, VillageOrder.status)).all())
+
+
+def _order_states(w, role):
+    db.session.expire_all()
+    return sorted(db.session.execute(select(Order.id, Order.status)).all())
 
 
 def _parcel_of(number):
@@ -258,6 +269,8 @@ POST_RULES = {
                               "confirm": PASSWORD + "-neu"}),
     ("accounts.addresses", "POST"): PostRule(
         signed_in(422), data=lambda w, role: {"name": ""}, snapshot=_addresses),
+    # Each account turns its own optional mail off; a visitor signs in first and changes nothing.
+    ("accounts.mail_choice", "POST"): PostRule(signed_in(303), snapshot=_mail_choices),
     ("accounts.delete_address", "POST"): PostRule(
         owner_only(303), target=lambda w, role: {"address_id": w.address}, snapshot=_addresses,
         ),
@@ -269,6 +282,14 @@ POST_RULES = {
     ("checkout.confirm_parcel", "POST"): PostRule(
         {**everyone(404), CUSTOMER: 303}, snapshot=_parcel_states,
         target=lambda w, role: {"number": w.order_number, "village_order_id": _parcel_of(w.order_number)}),
+    # The customer's order is paid: its owner is told it can no longer be cancelled (303); nobody
+    # else reaches it without its link (tests/test_order_after_checkout.py does the rest).
+    ("checkout.cancel_order", "POST"): PostRule(
+        {**everyone(404), CUSTOMER: 303}, target=lambda w, role: {"number": w.order_number},
+        snapshot=_order_states),
+    # Anyone may ask for a lost order link; an empty form is refused for everyone (matches,
+    # mismatches, mails and limits: tests/test_order_after_checkout.py).
+    ("checkout.find_order", "POST"): PostRule(everyone(422), data=lambda w, role: {"number": "", "email": ""}),
     # Stripe is not set up in these tests: the webhook does not exist (signed events: test_stripe.py).
     ("payments.stripe_webhook", "POST"): PostRule(everyone(404), raw=b"{}"),
 }

@@ -158,9 +158,11 @@ def test_the_housekeeping_jobs_are_an_explicit_list(app):
     from storefront.jobs import HOUSEKEEPING
     from storefront.orders.deadlines import flag_overdue_parcels
     from storefront.orders.fulfilment import deliver_unconfirmed_parcels
+    from storefront.orders.reminders import remind_unpaid_orders
     from storefront.orders.services import expire_unpaid_orders
 
-    assert HOUSEKEEPING == (expire_unpaid_orders, flag_overdue_parcels, deliver_unconfirmed_parcels)
+    assert HOUSEKEEPING == (remind_unpaid_orders, expire_unpaid_orders, flag_overdue_parcels,
+                            deliver_unconfirmed_parcels)
     assert app.extensions["housekeeping_jobs"] is HOUSEKEEPING
 
 

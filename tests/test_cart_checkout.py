@@ -106,7 +106,8 @@ def order_lines(village_order):
 
 
 def quote(client, address=JAWA_TIMUR, **fields):
-    """Step one: the checkout page, then ``action=quote``. Returns (response, posted data)."""
+    """Step one: the checkout page, then ``action=quote``, which keeps what was typed and shows the
+    quote on the page it redirects to (POST, redirect, GET). Returns (response, posted data)."""
     page = client.get("/checkout")
     assert page.status_code == 200, page.headers.get("Location")
     form = text(page)
@@ -114,7 +115,7 @@ def quote(client, address=JAWA_TIMUR, **fields):
             "idempotency_key": hidden(form, "idempotency_key"), "expected_total": "",
             "action": "quote"}
     data.update(fields)
-    return client.post("/checkout", data=data), data
+    return client.post("/checkout", data=data, follow_redirects=True), data
 
 
 def place(client, data, expected_total, **fields):

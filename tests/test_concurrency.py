@@ -152,7 +152,9 @@ class Buyer:
                 "idempotency_key": hidden(page.text, "idempotency_key"),
                 "name": f"Pembeli {self.n}", "email": f"pembeli{self.n}@contoh.id",
                 "payment_method": method, **ADDRESS}
-        quoted = self.post("/checkout", {**form, "action": "quote"})
+        kept = self.post("/checkout", {**form, "action": "quote"})
+        assert kept.status_code == 303, kept.status_code  # POST, redirect, GET
+        quoted = self.get("/checkout")
         assert quoted.status_code == 200, quoted.status_code
         total = hidden(quoted.text, "expected_total")
         assert total.isdigit(), total

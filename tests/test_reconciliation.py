@@ -162,7 +162,8 @@ def test_the_exact_total_pays_the_order(app, client):
     village_id = parcels_of(order)[0].village_id
     assert ledger.balance(village_id) == (TOTAL, 0)  # pending until delivery
     page = text(client.get(path))
-    assert "lunas" in page and "Cara membayar" not in page and "Saya sudah transfer" not in page
+    assert "sudah dibayar, sedang disiapkan" in page  # the order's status, derived from its parcels
+    assert "Cara membayar" not in page and "Saya sudah transfer" not in page
     assert "Masih kurang" not in page and "Akan dikembalikan" not in page
 
 

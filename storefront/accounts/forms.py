@@ -93,3 +93,10 @@ class ChangePasswordForm(ShopForm):
         Length(max=256, message=_l("This password is too long."))],
         render_kw={"autocomplete": "current-password"})
     password, confirm = _new_password_fields()
+
+
+class MailChoiceForm(ShopForm):
+    """Whether the account takes mail that is not about an order in progress."""
+
+    optional_mail = BooleanField(_l("Also send me mail that is not about an order in progress, such as news "
+                                    "from the shop"))

@@ -3,7 +3,7 @@ import hmac
 import secrets
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -45,6 +45,9 @@ class User(UserMixin, db.Model):
     #: ``id`` or ``en``: the language the person last signed in or signed up with; their mail
     #: is written in it.
     lang: Mapped[str] = mapped_column(String(2), default="id")
+    #: Whether the person takes mail that is not about an order in progress (``mailing.OPTIONAL_KINDS``);
+    #: mail about their orders, payments and account always comes.
+    optional_mail: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     village = relationship("Village", lazy="raise")
 

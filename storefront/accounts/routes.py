@@ -1,6 +1,6 @@
 """Sign in and out, sign up, password reset, and a buyer's account: orders and saved addresses."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -13,12 +13,13 @@ from ..extensions import db
 from ..forms import ConfirmForm
 from ..i18n import current_language
 from ..orders.models import Order
+from ..orders.timeline import order_views
 from ..ratelimit import accepted_form, configured, failed_form, limiter, posted_email_key, too_many_attempts
 from ..unit_of_work import unit_of_work
 from ..urls import safe_next
 from ..villages.models import Village
-from .forms import (AcceptInvitationForm, ChangePasswordForm, ForgotPasswordForm, ResetPasswordForm,
-                    SignInForm, SignUpForm)
+from .forms import (AcceptInvitationForm, ChangePasswordForm, ForgotPasswordForm, MailChoiceForm,
+                    ResetPasswordForm, SignInForm, SignUpForm)
 from .mails import queue_reset_mail, queue_sign_up_mail
 from .models import Address
 from .services import (AccountError, AddressNotFound, WeakPassword, WrongPassword,
@@ -26,7 +27,7 @@ from .services import (AccountError, AddressNotFound, WeakPassword, WrongPasswor
                        change_password as apply_password_change, confirm_sign_up as activate_account,
                        delete_address as remove_address, end_all_sessions, find_invitation,
                        find_password_reset, find_sign_up_confirmation, request_password_reset,
-                       reset_password as apply_password_reset, sign_up as open_account)
+                       reset_password as apply_password_reset, set_optional_mail, sign_up as open_account)
 from .sessions import sign_out_here, start_session
 from .throttle import SignInAttempt, count_failure, remember_device, seconds_to_wait
 
@@ -226,15 +227,6 @@ def reset_password(token):
 
 ORDERS_PER_PAGE = 20
 
-#: Order statuses as buyers read them.
-ORDER_STATUS_LABELS = {
-    "awaiting_payment": _l("Awaiting payment"),
-    "paid": _l("Paid"),
-    "cancelled": _l("Cancelled"),
-    "expired": _l("Expired"),
-}
-
-
 def _order_url(number):
     """The order's page: ``orders.detail`` once that blueprint exists, else its known path."""
     if "orders.detail" in current_app.view_functions:
@@ -248,8 +240,25 @@ def _order_url(number):
 @bp.get("/akun")
 @login_required
 def account():
-    """The signed-in person's account: who they are, links to orders and addresses."""
-    return render_template("accounts/account.html", user=current_user)
+    """The signed-in person's account: who they are, links to orders and addresses, their choice
+    of optional mail."""
+    return render_template("accounts/account.html", user=current_user,
+                           mail_form=MailChoiceForm(data={"optional_mail": current_user.optional_mail}))
+
+
+@bp.post("/akun/surel")
+@login_required
+def mail_choice():
+    """Turn mail that is not about an order in progress on or off; mail about orders always comes."""
+    form = MailChoiceForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired. Please try again."), "warning")
+        return redirect(url_for("accounts.account"), code=303)
+    with unit_of_work():
+        set_optional_mail(current_user._get_current_object(), form.optional_mail.data)
+    flash(_("Saved: we send you mail that is not about an order in progress.") if form.optional_mail.data
+          else _("Saved: we send you only mail about your orders and your account."), "success")
+    return redirect(url_for("accounts.account"), code=303)
 
 
 def _current_user_key():
@@ -288,15 +297,15 @@ def change_password():
 @bp.get("/akun/pesanan")
 @login_required
 def order_history():
-    """The signed-in person's own orders, newest first."""
+    """The signed-in person's own orders, newest first: each with where it stands (its derived
+    status), and each parcel's goods and status; a few queries whatever the number of orders."""
     page = db.paginate(
         select(Order).where(Order.user_id == current_user.id)
         .order_by(Order.created_at.desc(), Order.id.desc()),
         page=page_number(request.args), per_page=ORDERS_PER_PAGE, error_out=False)
-    rows = [{"number": order.number, "created_at": order.created_at,
-             "status": ORDER_STATUS_LABELS.get(order.status, order.status),
-             "total_idr": order.total_idr, "url": _order_url(order.number)}
-            for order in page.items]
+    rows = [{"number": view.order.number, "created_at": view.order.created_at, "status": view.label,
+             "parcels": view.parcels, "total_idr": view.order.total_idr, "url": _order_url(view.order.number)}
+            for view in order_views(page.items)]
     return render_template("accounts/orders.html", page=page, orders=rows)
 
 

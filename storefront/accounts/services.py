@@ -381,6 +381,12 @@ def delete_address(user, address_id):
     db.session.flush()
 
 
+def set_optional_mail(user, wanted):
+    """Whether ``user`` takes mail that is not about an order in progress (``mailing.OPTIONAL_KINDS``)."""
+    user.optional_mail = bool(wanted)
+    db.session.flush()
+
+
 def office_addresses():
     """Where the office's notices go: ``OFFICE_EMAIL`` if set, else every active verifier and admin."""
     configured = [a.strip() for a in current_app.config["OFFICE_EMAIL"].split(",") if a.strip()]

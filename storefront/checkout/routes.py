@@ -1,16 +1,17 @@
 """Checkout and the order pages a buyer sees."""
 import re
 import secrets
+import time
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Address
 from ..accounts.services import AccountError, add_address
+from ..address_forms import AddressForm
 from ..addresses import saved_address_data
 from ..cart.services import review_cart
 from ..cart.session import current_cart
@@ -19,19 +20,22 @@ from ..forms import ConfirmForm
 from ..i18n import current_language
 from ..legality.scans import ScanError, clean_scan
 from ..numbers import whole_number
-from ..orders.fulfilment import BUYER, STATUS_LABELS, Change, change_parcel
+from ..orders.fulfilment import BUYER, Change, change_parcel
 from ..orders.links import access_token_hash, order_link_token
+from ..orders.lookup import send_order_link
 from ..orders.models import Order, OrderLine, VillageOrder
 from ..orders.services import OrderError
+from ..orders.timeline import order_view
 from ..payments.forms import TransferReportForm
 from ..payments.reconcile import (PaymentError, money_of, receipts_of,
                                   report_transfer as report_transfer_received)
 from ..payments.stripe_gateway import (SESSION_MINUTES, PaymentGatewayError, SessionClosed,
                                        checkout_session_for, stripe_enabled)
-from ..ratelimit import limiter
+from ..payments.unpaid import cancel_unpaid_by_buyer, may_cancel
+from ..ratelimit import configured, limiter, posted_email_key
 from ..unit_of_work import unit_of_work
 from ..urls import external_url
-from .forms import CheckoutForm
+from .forms import CheckoutForm, FindOrderForm
 from .services import CheckoutError, place_order
 from .shipping import quote_parcels
 
@@ -40,6 +44,12 @@ bp = Blueprint("checkout", __name__)
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 #: Guests keep their orders' private tokens in the session, so a repeat submit finds them.
 SESSION_KEY = "order_tokens"
+#: The checkout as last sent ("Calculate shipping", "Place order"): shown again after the redirect.
+DRAFT_KEY = "checkout_draft"
+DRAFT_FIELDS = AddressForm.ADDRESS_FIELDS + ("email", "payment_method", "save_address", "idempotency_key")
+#: The least time ``/pesanan/cari`` takes to answer (seconds), whether or not an order matched, so
+#: that its timing tells nothing; ``ORDER_LINK_ANSWER_SECONDS`` in the config overrides it.
+ORDER_LINK_ANSWER_SECONDS = 0.4
 #: "I have transferred" posts (each may carry a file to clean), per address and per order;
 #: ``RATELIMIT_TRANSFER_REPORT`` in the config overrides it.
 TRANSFER_REPORT_LIMIT = "5/hour;20/day"
@@ -56,12 +66,22 @@ def _methods(view):
 
 @bp.route("/checkout", methods=["GET", "POST"])
 def start():
-    """Contact and address, then each parcel's shipping, then the order."""
-    key = _clean_key(request.form.get("idempotency_key")) if request.method == "POST" else None
-    placing = request.method == "POST" and request.form.get("action") == "place"
+    """Contact and address, then each parcel's shipping, then the order.
+
+    Every step that succeeds answers with a redirect (POST, redirect, GET): "Calculate shipping"
+    keeps what was typed in the session (``DRAFT_KEY``) and shows the quote on the page it
+    redirects to, so the back button never asks to send a form again; after the order is placed,
+    the same page sends the buyer back to their order."""
+    posted = request.method == "POST"
+    key = _clean_key(request.form.get("idempotency_key")) if posted else None
+    placing = posted and request.form.get("action") == "place"
     repeat = _to_order(key) if placing else None
     if repeat is not None:
         return repeat
+    chosen = whole_number(request.args.get("alamat"), minimum=1)
+    draft = None if posted or chosen else session.get(DRAFT_KEY)
+    if draft is not None:
+        key = _clean_key(draft.get("idempotency_key"))
     cart = current_cart()
     view = review_cart(cart)
     if not view.can_check_out and not (placing and view.lines):
@@ -74,11 +94,12 @@ def start():
         prefill.update(name=current_user.name, email=current_user.email)
         saved = db.session.scalars(select(Address).where(Address.user_id == current_user.id)
                                    .order_by(Address.id.desc())).all()
-        chosen = whole_number(request.args.get("alamat"), minimum=1)
         for address in saved:
             if address.id == chosen:
                 data, note = saved_address_data(address)
                 prefill.update(data)
+    if draft is not None:
+        return _quote_draft(draft, methods, view, saved)
     form = CheckoutForm(methods=methods, data=prefill)
     if note and not form.is_submitted():
         form.regency.errors = [note]
@@ -95,12 +116,34 @@ def start():
             return _to_order(key) or _back_to_cart()
     elif not view.can_check_out:
         return _back_to_cart()
-    elif key and _order_by_key(key) is not None:
-        # An old checkout page brought back (history): a new order needs a key of its own.
-        form.idempotency_key.data = secrets.token_hex(16)
+    elif not placing:
+        _keep_draft(form)
+        return redirect(url_for("checkout.start"), code=303)
+    return _render_quote(form, view, address, 422, saved)
+
+
+def _keep_draft(form):
+    """What the buyer typed (checked), for the page after the redirect and for the back button."""
+    session[DRAFT_KEY] = {name: form[name].data for name in DRAFT_FIELDS}
+
+
+def _quote_draft(draft, methods, view, saved):
+    """The checkout as the buyer last sent it, with each parcel's shipping and the total to
+    confirm; the form alone if it no longer holds (a payment method that is not offered now)."""
+    values = {name: draft.get(name) for name in DRAFT_FIELDS}
+    if _order_by_key(_clean_key(values["idempotency_key"])) is not None:
+        # This checkout made an order already: another order needs a key of its own.
+        values["idempotency_key"] = secrets.token_hex(16)
+    checked = CheckoutForm(methods=methods, data=values, meta={"csrf": False})
+    form = CheckoutForm(methods=methods, data=values)
+    if not checked.validate():
+        return _render(form, view, None, None, 200, saved)
+    return _render_quote(form, view, checked.address(), 200, saved)
+
+
+def _render_quote(form, view, address, status, saved):
     parcels = quote_parcels(view, address["regency_code"])
     total = sum(p.subtotal_idr + p.shipping_idr for p in parcels)
-    status = 422 if placing else 200
     form.expected_total.data = str(total)  # so "Place order" confirms what is shown now
     return _render(form, view, parcels, total, status, saved)
 
@@ -163,6 +206,13 @@ def _place(form, cart, address):
     tokens = session.get(SESSION_KEY, {})
     tokens[order.number] = token
     session[SESSION_KEY] = tokens
+    form.idempotency_key.data = key
+    _keep_draft(form)  # the back button now leads to the order
+    if placed.created:
+        flash(_("The order confirmation, with how to pay and your private link to this order, is on its way "
+                "to %(email)s.", email=order.email) if method != "cod" else
+              _("The order confirmation, with your private link to this order, is on its way to %(email)s.",
+                email=order.email), "success")
     if method == "stripe" and order.status == "awaiting_payment":
         return redirect(url_for("checkout.pay", number=order.number, kunci=token), code=303)
     return redirect(url_for("checkout.order", number=order.number, kunci=token), code=303)
@@ -175,13 +225,6 @@ def _save_address(address):
         add_address(current_user, address)
     except AccountError as exc:
         flash(str(exc), "warning")
-
-
-def _order_lines(order):
-    village_orders = db.session.scalars(
-        select(VillageOrder).where(VillageOrder.order_id == order.id)
-        .options(selectinload(VillageOrder.lines)).order_by(VillageOrder.id)).all()
-    return [(vo, vo.lines) for vo in village_orders]
 
 
 def _visible_order(number):
@@ -199,10 +242,53 @@ def _visible_order(number):
 @bp.get("/pesanan/<number>")
 def order(number):
     order, token = _visible_order(number)
-    return render_template("checkout/order.html", order=order, parcels=_order_lines(order), token=token,
-                           stripe_return=request.args.get("stripe"), parcel_labels=STATUS_LABELS,
-                           money=money_of(order), reports=receipts_of([order.id]).get(order.id, []),
-                           report_form=TransferReportForm(), confirm_form=ConfirmForm())
+    money = money_of(order)
+    return render_template("checkout/order.html", order=order, view=order_view(order), token=token,
+                           stripe_return=request.args.get("stripe"), money=money,
+                           reports=receipts_of([order.id]).get(order.id, []),
+                           may_cancel=may_cancel(order, money), report_form=TransferReportForm(),
+                           confirm_form=ConfirmForm())
+
+
+@bp.route("/pesanan/cari", methods=["GET", "POST"])
+@limiter.limit(configured("RATELIMIT_ORDER_LINK_IP"), methods=["POST"])
+@limiter.limit(configured("RATELIMIT_ORDER_LINK_EMAIL"), methods=["POST"], key_func=posted_email_key,
+               scope="order-link-email")
+def find_order():
+    """Lost the private link? The order number and the order's e-mail address send the link to
+    that address. The answer, and how long it takes, are the same whether or not they match."""
+    form = FindOrderForm()
+    if form.validate_on_submit():
+        started = time.monotonic()
+        with unit_of_work():
+            send_order_link(form.number.data, form.email.data, current_language())
+        floor = current_app.config.get("ORDER_LINK_ANSWER_SECONDS", ORDER_LINK_ANSWER_SECONDS)
+        time.sleep(max(0.0, floor - (time.monotonic() - started)))
+        flash(_("If %(number)s is an order placed with %(email)s, its private link is on its way to that address. "
+                "Check your spam folder too.", number=form.number.data, email=form.email.data), "success")
+        return redirect(url_for("checkout.find_order"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("checkout/find_order.html", form=form), status
+
+
+@bp.post("/pesanan/<number>/batal")
+def cancel_order(number):
+    """The buyer ends an order that is still unpaid; its goods go back on sale at once."""
+    order, token = _visible_order(number)
+    if not ConfirmForm().validate_on_submit():
+        flash(_("The form expired. Please try again."), "warning")
+        return _back_to_order(order, token)
+    who = current_user.audit_name if current_user.is_authenticated and current_user.id == order.user_id \
+        else f"{order.name} ({order.email})"
+    try:
+        with unit_of_work():
+            cancel_unpaid_by_buyer(order.id, actor_name=f"buyer {who}")
+    except PaymentError as exc:
+        flash(str(exc), "warning")
+        return _back_to_order(order, token)
+    flash(_("Order %(number)s is cancelled. Nothing was paid, so there is nothing to return.",
+            number=order.number), "success")
+    return _back_to_order(order, token)
 
 
 def _back_to_order(order, token):

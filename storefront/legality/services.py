@@ -7,13 +7,14 @@ from datetime import date
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..clock import now_utc, today_wita
 from ..extensions import db
 from ..products.models import Product
 from .formats import NumberFormatError, normalise_number
 from .models import KINDS, VILLAGE_WIDE_KINDS, Certificate, CertificateEvent, CertificateScan
+from .notices import tell_village_paper_decided
 from .scans import store_scan
 
 #: (from, to) -> who may make the move. Anything not listed is refused.
@@ -167,6 +168,11 @@ def change_certificate_status(certificate, to_status, actor, reason="", side="of
     reason = (reason or "").strip()
     if to_status in REASON_REQUIRED and not reason:
         raise LegalityError(_("Give the reason, so the village knows what to fix."))
+    # Conditional, so of two decisions at once (two office tabs) one is made, and told, once.
+    moved = db.session.execute(update(Certificate).where(
+        Certificate.id == certificate.id, Certificate.status == from_status).values(status=to_status))
+    if moved.rowcount != 1:
+        raise TransitionError(_("Someone else changed this paper a moment ago. Look at it again."))
     certificate.status = to_status
     if to_status == "verified":
         if actor is not None:
@@ -186,15 +192,24 @@ def change_certificate_status(certificate, to_status, actor, reason="", side="of
 
 
 def verify_certificate(certificate, actor):
-    return change_certificate_status(certificate, "verified", actor)
+    """The office verifies a pending paper; the village is told."""
+    change_certificate_status(certificate, "verified", actor)
+    tell_village_paper_decided(certificate)
+    return certificate
 
 
 def reject_certificate(certificate, actor, reason):
-    return change_certificate_status(certificate, "rejected", actor, reason)
+    """The office rejects a pending paper; the village is told why."""
+    change_certificate_status(certificate, "rejected", actor, reason)
+    tell_village_paper_decided(certificate, reason.strip())
+    return certificate
 
 
 def revoke_certificate(certificate, actor, reason):
-    return change_certificate_status(certificate, "revoked", actor, reason)
+    """The office revokes a verified paper; the village is told why."""
+    change_certificate_status(certificate, "revoked", actor, reason)
+    tell_village_paper_decided(certificate, reason.strip())
+    return certificate
 
 
 def status_label(status):

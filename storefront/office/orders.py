@@ -19,6 +19,7 @@ from ..orders.fulfilment import OFFICE, STATUS_LABELS, Change, change_parcel, re
 from ..orders.models import Order
 from ..orders.queries import held_orders, orders_awaiting_payment, parcels_needing_office, recent_orders
 from ..orders.services import OrderError, mark_refunded, release_hold
+from ..orders.timeline import order_views
 from ..payments import reconcile
 from ..payments.forms import CancelForm, RefundForm, TransferForm, first_error
 from ..payments.models import TransferReceipt
@@ -47,7 +48,9 @@ def orders():
     shown = [o.id for o in waiting] + [order.id for order, _amount in to_refund]
     money = {o.id: reconcile.money_of(o, received.get(o.id, 0))
              for o in waiting + [order for order, _amount in to_refund]}
-    return render_template("office/orders.html", waiting=waiting, recent=recent_orders(),
+    recent = recent_orders()
+    views = {view.order.id: view for view in order_views(recent + [order for order, _amount in to_refund])}
+    return render_template("office/orders.html", waiting=waiting, recent=recent, views=views,
                            held=held_orders(), attention=parcels_needing_office(), refused=refused,
                            underpaid=[o for o in waiting if money[o.id].underpaid],
                            to_refund=[order for order, _amount in to_refund], money=money,

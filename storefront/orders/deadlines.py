@@ -8,13 +8,13 @@ from sqlalchemy import func, or_, select, update
 from ..clock import now_utc
 from ..extensions import db
 from .models import Order, OrderEvent, VillageOrder
-from .notices import tell_buyer_parcel_delayed
+from .notices import tell_buyer_parcel_delayed, tell_office_parcels_overdue
 
 
 def flag_overdue_parcels(now=None):
-    """Flag every paid parcel not accepted within ``ACK_DEADLINE_HOURS`` and tell its buyer;
-    returns ``(order number, village name)`` of each parcel flagged by this call. The caller
-    commits."""
+    """Flag every paid parcel not accepted within ``ACK_DEADLINE_HOURS``, tell its buyer, and
+    tell the office in one mail of the parcels this run flagged; returns ``(order number,
+    village name)`` of each parcel flagged by this call. The caller commits."""
     now = now or now_utc()
     deadline = now - timedelta(hours=current_app.config["ACK_DEADLINE_HOURS"])
     due = db.session.execute(
@@ -39,5 +39,7 @@ def flag_overdue_parcels(now=None):
                                   reason=f"not accepted within {hours} hours"))
         tell_buyer_parcel_delayed(db.session.get(Order, order_id), db.session.get(VillageOrder, parcel_id))
         flagged.append((number, village))
+    if flagged:
+        tell_office_parcels_overdue(flagged, current_app.config["ACK_DEADLINE_HOURS"])
     db.session.flush()
     return flagged

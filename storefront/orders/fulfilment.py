@@ -12,11 +12,14 @@ from sqlalchemy import func, select, update
 from ..clock import now_utc
 from ..extensions import db
 from .models import Order, OrderEvent, OrderLine, VillageOrder
-from .notices import record_parcel_event
+from .notices import record_parcel_event, tell_parcel_moved
 from .services import OrderError, release_lines
 from .settlement import book_delivered, book_refund, delivery_deadline
+from .tracking import ShipmentError, shipment
 
 VILLAGE, OFFICE, BUYER = "village", "office", "buyer"
+#: The actor name of the shop's own housekeeping moves (a parcel counted as delivered).
+SYSTEM = "system"
 
 #: (from, to) -> who may make the move.
 TRANSITIONS = {
@@ -86,10 +89,10 @@ def change_parcel(village_order_id, change, *, side, actor_name, village_id=None
             raise OrderError(_("Say why, so the buyer and the office know."))
         values["status_reason"] = reason[:500]
     if to == "shipped":
-        courier, tracking = change.courier.strip(), change.tracking_number.strip()
-        if not courier or not tracking:
-            raise OrderError(_("Choose the courier and type the tracking number."))
-        values.update(courier=courier[:40], tracking_number=tracking[:60], shipped_at=now_utc())
+        try:
+            values.update(shipment(change.courier, change.tracking_number), shipped_at=now_utc())
+        except ShipmentError as exc:
+            raise OrderError(str(exc)) from None
     if to == "accepted":
         values["accepted_at"] = now_utc()
     if to == "delivered":
@@ -111,6 +114,7 @@ def change_parcel(village_order_id, change, *, side, actor_name, village_id=None
     record_parcel_event("order.status_changed", parcel.id)
     if to in NOT_SHIPPING:
         record_parcel_event("order.cancelled", parcel.id)
+    tell_parcel_moved(parcel.id, to, by=side, automatic=actor_name == SYSTEM)
     return parcel
 
 
@@ -171,7 +175,7 @@ def deliver_unconfirmed_parcels(now=None):
     for parcel_id in due:
         try:
             change_parcel(parcel_id, Change("delivered", reason="no confirmation, counted as delivered"),
-                          side=OFFICE, actor_name="system")
+                          side=OFFICE, actor_name=SYSTEM)
         except OrderError:
             continue  # moved by someone else meanwhile: its conditional UPDATE wrote nothing
         moved.append(parcel_id)

@@ -4,6 +4,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
 from ..extensions import db
+from .tracking import constraint_sql as tracking_constraint
 
 PAYMENT_METHODS = ("bank_transfer", "cod", "stripe")
 ORDER_STATUSES = ("awaiting_payment", "paid", "cancelled", "expired")
@@ -58,6 +59,9 @@ class Order(db.Model):
     #: Stock is held for an unpaid order until then.
     expires_at = mapped_column(DateTime(timezone=True))
     paid_at = mapped_column(DateTime(timezone=True))
+    #: Set once when the buyer of an unpaid bank transfer was reminded that its time runs out
+    #: (``orders.reminders.remind_unpaid_orders``).
+    payment_reminded_at = mapped_column(DateTime(timezone=True))
     stripe_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     #: Stripe's PaymentIntent of a paid card order: what refunds are made against.
     stripe_payment_intent: Mapped[str | None] = mapped_column(String(255))
@@ -80,8 +84,9 @@ class VillageOrder(db.Model):
                         "'delivered', 'declined', 'cancelled', 'expired')", name="status_known"),
         CheckConstraint("refund_state IS NULL OR refund_state IN ('refunded', 'refund_failed', 'office')",
                         name="refund_state_known"),
-        CheckConstraint("status <> 'shipped' OR (courier IS NOT NULL AND tracking_number IS NOT NULL)",
-                        name="shipped_has_tracking"),
+        #: A listed courier's parcel has its tracking number; another courier's may; a village
+        #: that carried the parcel itself has none (orders/tracking.py).
+        CheckConstraint(tracking_constraint(), name="shipped_has_tracking"),
         Index("ix_village_orders_village_id_updated_at", "village_id", "updated_at"),
     )
 

@@ -9,7 +9,7 @@ from ..clock import now_utc
 from ..extensions import db
 from ..products.models import Product
 from .models import Order, OrderEvent, OrderLine, VillageOrder
-from .notices import record_parcel_event, tell_buyer_payment_received
+from .notices import record_parcel_event, tell_buyer_order_expired, tell_buyer_payment_received
 from .settlement import book_paid
 
 
@@ -98,8 +98,9 @@ def cancel_unpaid_order(order_id, actor_name, reason=""):
 
 
 def expire_unpaid_orders(now=None):
-    """End every unpaid order whose hold ran out; returns their numbers. Each end is a
-    conditional move, so a second run at once (another worker) ends each order once.
+    """End every unpaid order whose hold ran out and tell its buyer; returns their numbers. Each
+    end is a conditional move, so a second run at once (another worker) ends (and mails) each
+    order once.
 
     An order some of whose money arrived (underpaid) has no hold any more
     (``payments.reconcile.record_transfer`` clears it): it is left to the office, which records
@@ -110,8 +111,12 @@ def expire_unpaid_orders(now=None):
         select(Order.id, Order.number).where(
             Order.status == "awaiting_payment", Order.expires_at.is_not(None), Order.expires_at < now)
     ).all()
-    return [number for order_id, number in due
-            if expire_order(order_id, "system", "payment time ran out", hold_ended_before=now)]
+    ended = []
+    for order_id, number in due:
+        if expire_order(order_id, "system", "payment time ran out", hold_ended_before=now):
+            tell_buyer_order_expired(db.session.get(Order, order_id))
+            ended.append(number)
+    return ended
 
 
 def release_hold(order_id, actor_name, note=""):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ..clock import now_utc
 from ..extensions import db
+from ..mailing import is_wanted
 from .models import OutboxMessage, VillageWebhook
 
 
@@ -26,9 +27,16 @@ def _add(event_id, kind, channel, target, payload, village_id, village_order_id)
     return event_id
 
 
-def enqueue_mail(to, mail, *, kind, event_id=None, village_id=None, village_order_id=None):
+def enqueue_mail(to, mail, *, kind, event_id=None, village_id=None, village_order_id=None,
+                 optional_mail=True):
     """Queue ``mail`` (a ``mailing.Mail``) to the address ``to``; returns the event id, which is
-    also the mail's Message-ID, so a resent mail is one message to the recipient's mail program."""
+    also the mail's Message-ID, so a resent mail is one message to the recipient's mail program.
+
+    ``optional_mail`` is the recipient's account's choice (``User.optional_mail``): a mail of an
+    optional kind (``mailing.OPTIONAL_KINDS``) to someone who turned those off is not queued,
+    and None is returned."""
+    if not is_wanted(kind, optional_mail):
+        return None
     payload = {"subject": mail.subject, "text": mail.text}
     if mail.html:
         payload["html"] = mail.html

@@ -3,18 +3,21 @@ buttons that move a parcel from paid to delivered."""
 from urllib.parse import quote
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from ..access import member_required
+from ..contact import whatsapp_number
 from ..extensions import db
+from ..mailing import mail_language
 from ..money import format_idr
-from ..orders.forms import COURIERS, ParcelForm
+from ..orders.forms import ParcelForm
 from ..orders.fulfilment import NEEDS_ACTION, STATUS_LABELS, VILLAGE, Change, allowed_moves, change_parcel
 from ..orders.models import OrderEvent, VillageOrder
 from ..orders.services import OrderError
+from ..orders.tracking import courier_label, tracking_url
 from ..orders.village_view import village_parcels_query
 from ..payments.stripe_gateway import refund_parcel
 from ..unit_of_work import unit_of_work
@@ -73,7 +76,9 @@ def _render(parcel, form, status):
     moves = [] if parcel.order.hold_reason else allowed_moves(parcel.status, VILLAGE, parcel.order.payment_method)
     return render_template("portal/order.html", village=own_village(), parcel=parcel, order=parcel.order,
                            form=form, moves=moves, history=history, labels=STATUS_LABELS,
-                           whatsapp=_whatsapp_link(parcel), couriers=COURIERS), status
+                           whatsapp=_whatsapp_link(parcel), buyer_whatsapp=_buyer_whatsapp_link(parcel),
+                           courier=courier_label(parcel.courier),
+                           tracking=tracking_url(parcel.courier, parcel.tracking_number)), status
 
 
 @bp.post("/pesanan/<id:village_order_id>/status")
@@ -86,7 +91,7 @@ def change_order(village_order_id):
         return _render(parcel, form, 422)
     number = parcel.order.number
     change = Change(to_status=form.to_status.data, reason=form.reason.data or "",
-                    courier=form.courier.data or "", tracking_number=form.tracking_number.data or "")
+                    courier=form.chosen_courier(), tracking_number=form.tracking_number.data or "")
     try:
         with unit_of_work():
             change_parcel(parcel.id, change, side=VILLAGE, village_id=current_user.village_id,
@@ -111,3 +116,13 @@ def _whatsapp_link(parcel):
     if parcel.tracking_number:
         text.append(f"Resi {parcel.courier}: {parcel.tracking_number}")
     return "https://wa.me/?text=" + quote("\n".join(text))
+
+
+def _buyer_whatsapp_link(parcel):
+    """wa.me to the buyer's number, with a short greeting about the order typed in, in the
+    language the buyer shopped in."""
+    order = parcel.order
+    with force_locale(mail_language(order.lang)):
+        text = _("Hello %(name)s, this is %(village)s about your order %(number)s at Produk Desa NTT.",
+                 name=order.name, village=parcel.village_name, number=order.number)
+    return f"https://wa.me/{whatsapp_number(order.phone)}?text={quote(text)}"

@@ -16,7 +16,7 @@ are deleted once the caller's unit of work commits.
 import json
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from ..clock import now_utc
@@ -25,6 +25,7 @@ from ..media import discard_images
 from ..unit_of_work import after_commit
 from ..villages.models import Village
 from .models import ListingEvent, Product, ProductPhoto, ProductRevision
+from .notices import tell_village_listing_decided
 
 #: (from, to) -> who may move a listing. Anything else is refused.
 LISTING_TRANSITIONS = {
@@ -104,13 +105,25 @@ def resubmit_listing(product, actor):
 
 
 def decide_listing(product, to_status, actor, reason=""):
-    """The office approves (``approved``) or refuses (``rejected``, with a reason) a new listing."""
+    """The office approves (``approved``) or refuses (``rejected``, with a reason) a new listing;
+    the village is told."""
     from_status = product.review_status
     reason = _check(LISTING_TRANSITIONS, from_status, to_status, "office", reason)
+    _move(Product, product.id, "review_status", from_status, to_status)
     product.review_status = to_status
     _record(product.id, from_status, to_status, actor, reason)
     db.session.flush()
+    tell_village_listing_decided(product, to_status, reason)
     return product
+
+
+def _move(model, row_id, column, from_status, to_status):
+    """Change ``column`` of one row only if it still holds ``from_status``: of two decisions at
+    once (two office tabs), one is made, and told, once."""
+    moved = db.session.execute(update(model).where(model.id == row_id, getattr(model, column) == from_status)
+                               .values({column: to_status}))
+    if moved.rowcount != 1:
+        raise ReviewError(_("This listing is no longer waiting for that decision; reload the page."))
 
 
 # --- proposed changes to an approved product -----------------------------------------------------
@@ -147,6 +160,7 @@ def propose_change(product, changes, actor):
 def _end_revision(revision, to_status, actor, reason="", side="office"):
     from_status = revision.status
     reason = _check(REVISION_TRANSITIONS, from_status, to_status, side, reason)
+    _move(ProductRevision, revision.id, "status", from_status, to_status)
     revision.status = to_status
     revision.reason = reason
     revision.decided_at = now_utc()
@@ -169,7 +183,7 @@ def decide_revision(product, revision_id, to_status, actor, reason=""):
     proposal of the village is refused with a message, never decided unseen).
 
     Approving applies the proposal to ``product`` (photos loaded). Photo files no longer used
-    (the old photos, or a refused proposal's new ones) go after the commit."""
+    (the old photos, or a refused proposal's new ones) go after the commit. The village is told."""
     revision = pending_revision(product.id)
     if revision is None or revision.id != revision_id:
         raise ReviewError(_("The village changed its proposal meanwhile; look at the new one before deciding."))
@@ -178,11 +192,13 @@ def decide_revision(product, revision_id, to_status, actor, reason=""):
     current = [photo.key for photo in product.photos]
     if to_status == "rejected":
         after_commit(discard_images, [key for key in wanted["photo_keys"] if key not in current])
+        tell_village_listing_decided(product, to_status, revision.reason, change=True)
         return
     for field in IDENTITY_FIELDS[:-1]:
         setattr(product, field, wanted[field])
     _set_photos(product, wanted["photo_keys"])
     after_commit(discard_images, [key for key in current if key not in wanted["photo_keys"]])
+    tell_village_listing_decided(product, to_status, change=True)
 
 
 def _set_photos(product, keys):
