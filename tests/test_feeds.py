@@ -626,3 +626,25 @@ def test_only_members_reach_the_feed_page(client, app, role):
 
 def test_anonymous_visitor_is_sent_to_sign_in(client, app):
     assert client.get("/portal/umpan").status_code == 302
+
+
+@pytest.mark.parametrize("courier, tracking, says", [
+    ("JNE", "JNE0123456789", "Kurir: JNE, resi JNE0123456789"),
+    ("Kurir Desa Wae Rebo", None, "Kurir: Kurir Desa Wae Rebo"),
+    ("village", None, "Diantar sendiri oleh desa"),
+    (None, None, None),
+])
+def test_the_feed_text_says_how_the_parcel_travels(courier, tracking, says):
+    from storefront.feeds.formats import item_text
+
+    doc = {"order_number": "NTT-261203-AB12", "parcel_id": 1, "status": "shipped", "status_reason": None,
+           "payment_method": "prepaid", "created_at": None, "updated_at": None, "lines": [],
+           "subtotal_idr": 0, "shipping_idr": 0, "weight_grams": 0,
+           "ship_to": {"name": "A", "phone": "+62", "street": "Jl.", "village_ward": "W", "district": "D",
+                       "regency": "R", "province": "P", "postal_code": "80113"},
+           "courier": courier, "tracking_number": tracking, "url": "https://shop.test/x"}
+    text = item_text(doc)
+    if says:
+        assert text.rstrip().endswith(says)
+    else:
+        assert "Kurir" not in text and "Diantar" not in text

@@ -463,3 +463,36 @@ def test_every_new_mail_has_a_plain_text_part(app):
         assert payload["subject"] and payload["text"].strip() and order.number in payload["text"]
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
                              .where(OutboxMessage.target == order.email)) == 4  # and payment received
+
+
+def test_a_delivered_parcel_refunded_by_the_office_tells_the_buyer_and_the_village_hook_once(app, client):
+    from storefront.orders.fulfilment import refund_delivered
+    from storefront.outbox.services import save_webhook
+
+    order, [village], [parcel] = shop(lang="en")
+    with unit_of_work():
+        save_webhook(village.id, "https://desa.example.id/hook")
+    for to in ("accepted", "packed"):
+        move(parcel, to)
+    move(parcel, "shipped", courier="JNE", tracking_number="JNE0123456789")
+    move(parcel, "delivered", side=BUYER, actor="buyer", reason="received, confirmed by the buyer")
+    hooks_before = db.session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.channel == "webhook"))
+    with unit_of_work():
+        refund_delivered(parcel.id, "Kemasan pecah saat tiba", actor_name="Kantor")
+    [message] = queued("parcel.refunded", to=order.email)
+    body = text_of(message)
+    assert "Reason: Kemasan pecah saat tiba" in body
+    assert "will return the Rp 190.000 you paid for this parcel to you by bank transfer" in body
+    assert db.session.scalar(select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.channel == "webhook")) == hooks_before + 1
+    with pytest.raises(OrderError), unit_of_work():
+        refund_delivered(parcel.id, "again", actor_name="Kantor")
+    assert len(queued("parcel.refunded")) == 1
+
+    member = make_user("village_member", village=village)
+    portal = client
+    sign_in(portal, member)
+    history = portal.get(f"/portal/pesanan/{parcel.id}").get_data(as_text=True)
+    assert order.email not in history
+    assert "pembeli mengonfirmasi paket sudah sampai" in history and "received, confirmed" not in history
+    assert "uang akan dikembalikan" in history and "→ refund" not in history

@@ -25,7 +25,7 @@ from ..orders.links import access_token_hash, order_link_token
 from ..orders.lookup import send_order_link
 from ..orders.models import Order, OrderLine, VillageOrder
 from ..orders.services import OrderError
-from ..orders.timeline import order_view
+from ..orders.timeline import BUYER_ACTOR, order_view
 from ..payments.forms import TransferReportForm
 from ..payments.reconcile import (PaymentError, money_of, receipts_of,
                                   report_transfer as report_transfer_received)
@@ -278,11 +278,9 @@ def cancel_order(number):
     if not ConfirmForm().validate_on_submit():
         flash(_("The form expired. Please try again."), "warning")
         return _back_to_order(order, token)
-    who = current_user.audit_name if current_user.is_authenticated and current_user.id == order.user_id \
-        else f"{order.name} ({order.email})"
     try:
         with unit_of_work():
-            cancel_unpaid_by_buyer(order.id, actor_name=f"buyer {who}")
+            cancel_unpaid_by_buyer(order.id, actor_name=BUYER_ACTOR)
     except PaymentError as exc:
         flash(str(exc), "warning")
         return _back_to_order(order, token)
@@ -343,12 +341,10 @@ def confirm_parcel(number, village_order_id):
     if not ConfirmForm().validate_on_submit():
         flash(_("The form expired. Please try again."), "warning")
         return _back_to_order(order, token)
-    who = current_user.audit_name if current_user.is_authenticated and current_user.id == order.user_id \
-        else f"{order.name} ({order.email})"
     try:
         with unit_of_work():
             change_parcel(parcel, Change("delivered", reason="received, confirmed by the buyer"), side=BUYER,
-                          actor_name=f"buyer {who}")
+                          actor_name=BUYER_ACTOR)
     except OrderError as exc:
         flash(str(exc), "warning")
         return _back_to_order(order, token)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ..csv_safe import CsvWriter
 from ..money import format_idr
+from ..orders.tracking import VILLAGE_DELIVERY
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -92,8 +93,12 @@ def item_text(doc):
              "Kirim ke:", f"  {ship['name']} ({ship['phone']})", f"  {ship['street']}",
              f"  {ship['village_ward']}, {ship['district']}",
              f"  {ship['regency']}, {ship['province']} {ship['postal_code']}"]
-    if doc["tracking_number"]:
+    if doc["courier"] == VILLAGE_DELIVERY:
+        text += ["", "Diantar sendiri oleh desa"]
+    elif doc["courier"] and doc["tracking_number"]:
         text += ["", f"Kurir: {doc['courier']}, resi {doc['tracking_number']}"]
+    elif doc["courier"]:
+        text += ["", f"Kurir: {doc['courier']}"]
     return "\n".join(text)
 
 

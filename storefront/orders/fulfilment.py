@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from ..clock import now_utc
 from ..extensions import db
 from .models import Order, OrderEvent, OrderLine, VillageOrder
-from .notices import record_parcel_event, tell_parcel_moved
+from .notices import record_parcel_event, tell_parcel_moved, tell_parcel_refunded
 from .services import OrderError, release_lines
 from .settlement import book_delivered, book_refund, delivery_deadline
 from .tracking import ShipmentError, shipment
@@ -121,8 +121,8 @@ def change_parcel(village_order_id, change, *, side, actor_name, village_id=None
 def _settle_money(order, parcel, refund):
     """Money taken for goods that will not ship goes back: through Stripe for a card payment;
     a bank transfer is flagged for the office, which pays it back by hand."""
-    if order.status != "paid":
-        return  # cash on delivery, or never paid
+    if order.status != "paid" or parcel.refund_state == "refunded":
+        return  # cash on delivery, never paid, or given back already (e.g. in Stripe's dashboard)
     if order.payment_method == "stripe" and refund is not None:
         state, refund_id = refund(order, parcel)
     else:
@@ -162,6 +162,7 @@ def refund_delivered(village_order_id, reason, *, actor_name, refund=None):
     _settle_money(order, parcel, refund)
     book_refund(parcel, order, actor_name, reason)
     db.session.flush()
+    tell_parcel_refunded(parcel.id)
     return parcel
 
 

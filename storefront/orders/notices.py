@@ -186,6 +186,18 @@ def tell_parcel_moved(parcel_id, to_status, *, by, automatic=False):
                      village_order_id=parcel.id)
 
 
+def tell_parcel_refunded(parcel_id):
+    """A delivered parcel was refunded by the office: the buyer is told how the money comes back,
+    the village's webhook hears the change (its statement shows the reversal)."""
+    record_parcel_event("order.status_changed", parcel_id)
+    parcel = db.session.get(VillageOrder, parcel_id, populate_existing=True)
+    order = db.session.get(Order, parcel.order_id)
+    lines = db.session.scalars(select(OrderLine).where(OrderLine.village_order_id == parcel.id)
+                               .order_by(OrderLine.id)).all()
+    _tell_buyer(order, "buyer_parcel_refunded", "parcel.refunded", village_order_id=parcel.id, parcel=parcel,
+                lines=lines, money=_money_back(order, parcel))
+
+
 def _money_back(order, parcel):
     """What happens to the money of a parcel that will not ship, as the buyer's mail says it."""
     if parcel.refund_state == "refunded":

@@ -53,10 +53,30 @@ SYSTEM_REASONS = {
     "no confirmation, counted as delivered": _l("counted as delivered: nobody reported a problem in time"),
     "cancelled by the buyer": _l("you cancelled the order"),
 }
+#: The same reasons as the village reads them on its parcel's history.
+VILLAGE_REASONS = {
+    "received, confirmed by the buyer": _l("the buyer confirmed that it arrived"),
+    "no confirmation, counted as delivered": _l("counted as delivered: nobody reported a problem in time"),
+    "cancelled by the buyer": _l("the buyer cancelled the order"),
+    "payment time ran out": _l("the payment time ran out"),
+}
+#: Who made a move, where it was not a named person. The buyer is never named by contact: the
+#: village knows them from the parcel's address, the office from the order.
+BUYER_ACTOR = "buyer"
+ACTOR_LABELS = {BUYER_ACTOR: _l("the buyer"), "system": _l("the shop, automatically"), "Stripe": "Stripe"}
 #: Moves whose reason a person wrote for the buyer to read (declining, cancelling, refunding).
 REASONED = ("declined", "cancelled", "refund")
 #: Actors whose reasons are technical notes, not words for the buyer.
 MACHINES = ("Stripe", "system")
+
+
+def actor_label(actor_name):
+    return ACTOR_LABELS.get(actor_name, actor_name)
+
+
+def village_reason(event):
+    """An event's reason as the village reads it: the shop's own reasons in words, people's as written."""
+    return VILLAGE_REASONS.get(event.reason, event.reason)
 
 
 def parcel_label(status, payment_method):

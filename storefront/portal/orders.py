@@ -17,6 +17,7 @@ from ..orders.forms import ParcelForm
 from ..orders.fulfilment import NEEDS_ACTION, STATUS_LABELS, VILLAGE, Change, allowed_moves, change_parcel
 from ..orders.models import OrderEvent, VillageOrder
 from ..orders.services import OrderError
+from ..orders.timeline import EVENT_LABELS, actor_label, village_reason
 from ..orders.tracking import courier_label, tracking_url
 from ..orders.village_view import village_parcels_query
 from ..payments.stripe_gateway import refund_parcel
@@ -75,7 +76,8 @@ def _render(parcel, form, status):
                                  .order_by(OrderEvent.id)).all()
     moves = [] if parcel.order.hold_reason else allowed_moves(parcel.status, VILLAGE, parcel.order.payment_method)
     return render_template("portal/order.html", village=own_village(), parcel=parcel, order=parcel.order,
-                           form=form, moves=moves, history=history, labels=STATUS_LABELS,
+                           form=form, moves=moves, history=history, labels={**EVENT_LABELS, **STATUS_LABELS},
+                           actor_label=actor_label, village_reason=village_reason,
                            whatsapp=_whatsapp_link(parcel), buyer_whatsapp=_buyer_whatsapp_link(parcel),
                            courier=courier_label(parcel.courier),
                            tracking=tracking_url(parcel.courier, parcel.tracking_number)), status
