@@ -117,6 +117,9 @@ def test_money_goes_from_a_buyer_through_the_village_back_to_the_village(journey
     buyer.click(buyer.page.get_by_role("button", name="Pesanan diterima"), "parcel received")
     assert "sampai di pembeli" in buyer.text()
     assert buyer.page.get_by_role("button", name="Pesanan diterima").count() == 0
+    member.goto("/portal/pesanan")
+    member.click(member.page.locator("a", has_text=number), "parcel after the buyer confirmed")
+    assert "pembeli mengonfirmasi paket sudah sampai" in member.text()
 
     before = _paid_to_villages(office)
     office.goto("/kantor/keuangan")
