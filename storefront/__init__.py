@@ -60,11 +60,12 @@ def create_app(config=None):
     from .feeds import routes as feeds
     from .impact import routes as impact
     from .legality import routes as legality
+    from .pages import routes as pages
     from .payments import routes as payments
     from .villages import routes as villages
 
     for blueprint in (health.bp, media.bp, catalog.bp, villages.bp, api.bp, accounts.bp, legality.bp,
-                      portal.bp, office.bp, cart.bp, checkout.bp, payments.bp, feeds.bp, impact.bp):
+                      portal.bp, office.bp, cart.bp, checkout.bp, payments.bp, feeds.bp, impact.bp, pages.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     csrf.exempt(payments.bp)  # Stripe signs its requests; there is no browser session to forge

@@ -172,7 +172,9 @@ def _product_form(w):
 FORMS = {
     "cart add": Form(ANON, lambda w: f"/produk/{w.sellable_slug}", lambda w: "/keranjang/tambah",
                      lambda w: {"product_id": str(w.sellable_id), "quantity": "1"},
-                     {"quantity": not_a_count(1, 99), "product_id": hostile_text.filter(lambda v: v.strip() != "")},
+                     # Any count from 1 to 999 is a fair request: more than the stock fills the line
+                     # to the stock (issue 17), so only what is not such a count is broken.
+                     {"quantity": not_a_count(1, 999), "product_id": hostile_text.filter(lambda v: v.strip() != "")},
                      token=False),
     "sign in": Form(ANON, lambda w: "/masuk", lambda w: "/masuk",
                     lambda w: {"email": w.users[CUSTOMER].email, "password": PASSWORD},

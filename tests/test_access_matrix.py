@@ -27,6 +27,7 @@ from storefront.legality.models import Certificate, CertificateEvent, Certificat
 from storefront.legality.scans import CleanScan, store_scan
 from storefront.orders.models import Order, OrderLine, VillageOrder
 from storefront.outbox.models import OutboxMessage, VillageWebhook
+from storefront.pages.models import PageRevision
 from storefront.payments.models import PaymentReceived, StripeEvent, TransferReceipt
 from storefront.products.models import Product, ProductPhoto, ProductRevision
 from storefront.products.review import propose_change
@@ -37,6 +38,9 @@ from storefront.villages.models import Village
 
 from .conftest import csrf_token
 from .factories import category, make_certificate, make_certified_village, make_product, sign_in
+
+# The office's shop pages join its blueprint here until storefront/office/__init__.py lists them
+# (the app is built after the tests are collected).
 
 PASSWORD = "a-long-test-password"
 ANON, CUSTOMER, MEMBER_A, MEMBER_B, VERIFIER, ADMIN = ROLES = (
@@ -168,6 +172,8 @@ GET_RULES = {
     ],
     ("office.impact", "GET"): [("impact report", lambda w: {}, office())],
     ("office.impact_csv", "GET"): [("impact CSV", lambda w: {}, office())],
+    ("office.shop_pages", "GET"): [("shop pages", lambda w: {}, office())],
+    ("office.edit_shop_page", "GET"): [("edit a shop page", lambda w: {"slug": "tentang"}, office())],
 }
 
 #: Where a permitted redirect goes.
@@ -758,7 +764,28 @@ def _fees(w, role):
                                                  .order_by(ledger.FeeRate.id)).all()]
 
 
+def _page_revisions(w, role):
+    db.session.expire_all()
+    return set(db.session.execute(select(PageRevision.slug, PageRevision.title_id, PageRevision.editor_id)).all())
+
+
+def _page_data(w, role):
+    """A new text of /tentang, from the revision it shows now (as the form would send it)."""
+    db.session.expire_all()
+    shown = db.session.scalar(select(func.max(PageRevision.id)).where(PageRevision.slug == "tentang")) or 0
+    return {"replaces": str(shown), "title_id": f"Tentang ({role})", "body_id": "Teks.",
+            "title_en": f"About ({role})", "body_en": "Text.", "action": "save"}
+
+
 POST_CASES = {
+    ("office.edit_shop_page", "POST"): PostCase(
+        expect=office(303),
+        target=lambda w, role: {"slug": "tentang"},
+        data=_page_data,
+        snapshot=_page_revisions,
+        changed=lambda before, after, w, role: after - before == {
+            ("tentang", f"Tentang ({role})", w.user_ids[role])},
+        form_page=lambda w, role: w.url("office.edit_shop_page", slug="tentang")),
     ("portal.rotate_feed_token", "POST"): PostCase(
         expect=member(303, 303), target=lambda w, role: {}, data=lambda w, role: {},
         snapshot=_feed_tokens, changed=_rotated_own,

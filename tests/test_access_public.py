@@ -164,6 +164,10 @@ GET_RULES = {
     ("impact.public", "GET"): [("impact page", lambda w: {}, everyone(200))],
     ("impact.chart_months", "GET"): [("impact chart by month", lambda w: {}, everyone(200))],
     ("impact.chart_regencies", "GET"): [("impact chart by regency", lambda w: {}, everyone(200))],
+    # The shop's own pages (about, how to buy, privacy, ...): public, the same for everyone.
+    ("pages.show", "GET"): [(f"page /{slug}", lambda w, slug=slug: {"slug": slug}, everyone(200))
+                            for slug in ("tentang", "cara-belanja", "cara-bayar", "pengiriman", "pengembalian",
+                                         "privasi", "syarat")],
 }
 
 #: Where a permitted redirect goes.
@@ -244,6 +248,9 @@ POST_RULES = {
     ("cart.change", "POST"): PostRule(
         everyone(303), data=lambda w, role: {"product_id": str(w.sellable_id), "quantity": "2"}),
     ("cart.accept", "POST"): PostRule(everyone(303)),
+    # Each visitor removes from their own cart only (tests/test_cart_lines.py).
+    ("cart.remove", "POST"): PostRule(
+        everyone(303), data=lambda w, role: {"product_id": str(w.sellable_id)}),
     # With an empty cart, checkout goes back to the cart for everyone.
     ("checkout.start", "POST"): PostRule(everyone(303), data=lambda w, role: {"action": "quote"}),
     ("accounts.sign_in", "POST"): PostRule(

@@ -178,21 +178,28 @@ def test_cart_speaks_indonesian_by_default(client):
     assert "Paket dari Desa Beiposo" in page and "Parcel from" not in page
 
 
-def test_adding_more_than_the_stock_is_refused_and_changes_nothing(client):
+def test_adding_more_than_the_stock_sets_the_most_there_is(client):
+    """Issue 17: more than is left puts all that is left in the cart, and says so."""
     product = make_sellable_food(name="Kopi Robusta", stock=3)
     english(client)
 
     page = text(client.post("/keranjang/tambah", data={
         "csrf_token": token(client), "product_id": product.id, "quantity": 4}, follow_redirects=True))
-    assert "Only 3 of Kopi Robusta left." in page
-    assert lines() == {}
+    assert "Only 3 of Kopi Robusta left, so your cart now holds 3." in page
+    assert lines() == {product.id: 3}
 
-    assert add(client, product, 3).status_code == 303
     response = add(client, product, 1, next=f"/produk/{product.slug}")
-    assert response.headers["Location"].endswith(f"/produk/{product.slug}")  # back where they were
-    assert "Only 3 of Kopi Robusta left." in text(client.get("/keranjang"))
+    assert response.headers["Location"].endswith("/keranjang")
+    assert "Only 3 of Kopi Robusta left, and your cart already holds them all." in text(client.get("/keranjang"))
     assert lines() == {product.id: 3}
     assert stock(product) == 3  # a cart never holds stock
+
+    sold_out = make_sellable_food(name="Kopi Habis", stock=0)
+    response = client.post("/keranjang/tambah", data={"product_id": sold_out.id, "quantity": 1,
+                                                       "next": f"/produk/{sold_out.slug}"})
+    assert response.headers["Location"].endswith(f"/produk/{sold_out.slug}")  # back where they were
+    assert "Kopi Habis is sold out." in text(client.get("/keranjang"))
+    assert lines() == {product.id: 3}
 
 
 def test_a_hidden_product_cannot_be_added_by_tampering_with_product_id(client):
@@ -233,14 +240,15 @@ def test_a_cart_line_can_be_changed_and_removed(client):
     assert lines() == {product.id: 4, other.id: 1}
 
     page = text(post_line(client, "/keranjang/ubah", product.id, 6))
-    assert "Only 5 of Kopi Manggarai left." in page
-    assert lines() == {product.id: 4, other.id: 1}
+    assert "Only 5 of Kopi Manggarai left, so your cart now holds 5." in page  # the most there is
+    assert lines() == {product.id: 5, other.id: 1}
 
     page = text(post_line(client, "/keranjang/ubah", product.id, -2))
     assert "Choose a quantity from 0 to 999." in page
-    assert lines() == {product.id: 4, other.id: 1}
+    assert lines() == {product.id: 5, other.id: 1}
 
-    post_line(client, "/keranjang/ubah", product.id, 0)
+    page = text(post_line(client, "/keranjang/ubah", product.id, 0))
+    assert "Kopi Manggarai is removed from your cart." in page
     assert lines() == {other.id: 1}
     page = text(client.get("/keranjang"))
     assert "Kopi Manggarai" not in page and "Madu Timor" in page

@@ -13,3 +13,9 @@ class CartLineForm(ShopForm):
         InputRequired(_l("Enter a quantity.")),
         NumberRange(min=0, max=999, message=_l("Choose a quantity from 0 to 999."))],
         render_kw={"inputmode": "numeric", "min": 0, "max": 999})
+
+
+class CartRemoveForm(ShopForm):
+    """Take a line out of the cart: only the product's id comes from the client."""
+
+    product_id = HiddenField(validators=[InputRequired()])

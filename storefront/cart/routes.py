@@ -8,8 +8,8 @@ from ..numbers import whole_number
 from ..same_origin import same_origin_only
 from ..unit_of_work import unit_of_work
 from ..urls import safe_next
-from .forms import CartLineForm
-from .services import CartError, accept_changes, add_to_cart, review_cart, set_quantity
+from .forms import CartLineForm, CartRemoveForm
+from .services import CartError, accept_changes, add_to_cart, remove_from_cart, review_cart, set_quantity
 from .session import current_cart
 
 bp = Blueprint("cart", __name__, url_prefix="/keranjang")
@@ -19,11 +19,25 @@ bp = Blueprint("cart", __name__, url_prefix="/keranjang")
 def view():
     """The cart, recomputed from the database on every view."""
     view = review_cart(current_cart())
-    return render_template("cart/cart.html", view=view, confirm_form=ConfirmForm())
+    return render_template("cart/cart.html", view=view)
 
 
 def _product_id(form):
     return whole_number(form.product_id.data, minimum=1)
+
+
+def _tell(change):
+    """Say what a change did when it was not simply what the buyer asked for."""
+    values = {"name": change.name, "count": change.quantity}
+    if change.quantity == 0:
+        flash(_("%(name)s is removed from your cart.", **values), "success")
+    elif change.line_limit:
+        flash(_("One order can take at most %(count)s of %(name)s, so your cart now holds %(count)s.",
+                **values), "warning")
+    elif change.capped and change.unchanged:
+        flash(_("Only %(count)s of %(name)s left, and your cart already holds them all.", **values), "warning")
+    elif change.capped:
+        flash(_("Only %(count)s of %(name)s left, so your cart now holds %(count)s.", **values), "warning")
 
 
 @bp.post("/tambah")
@@ -41,16 +55,20 @@ def add():
         return redirect(back, code=303)
     try:
         with unit_of_work():
-            product = add_to_cart(current_cart(create=True), product_id, form.quantity.data)
+            change = add_to_cart(current_cart(create=True), product_id, form.quantity.data)
     except CartError as exc:
         flash(str(exc), "warning")
         return redirect(back, code=303)
-    flash(_("%(name)s is in your cart.", name=product.name), "success")
+    if change.capped:
+        _tell(change)
+    else:
+        flash(_("%(name)s is in your cart.", name=change.name), "success")
     return redirect(url_for("cart.view"), code=303)
 
 
 @bp.post("/ubah")
 def change():
+    """Set a line's quantity (0 removes it); more than is available sets the most there is."""
     form = CartLineForm()
     product_id = _product_id(form)
     cart = current_cart()
@@ -59,7 +77,24 @@ def change():
         return redirect(url_for("cart.view"), code=303)
     try:
         with unit_of_work():
-            set_quantity(cart, product_id, form.quantity.data)
+            _tell(set_quantity(cart, product_id, form.quantity.data))
+    except CartError as exc:
+        flash(str(exc), "warning")
+    return redirect(url_for("cart.view"), code=303)
+
+
+@bp.post("/hapus")
+def remove():
+    """Take a line out of the cart."""
+    form = CartRemoveForm()
+    product_id = _product_id(form)
+    cart = current_cart()
+    if not form.validate_on_submit() or product_id is None or cart is None:
+        flash(_("That product is not in your cart."), "warning")
+        return redirect(url_for("cart.view"), code=303)
+    try:
+        with unit_of_work():
+            _tell(remove_from_cart(cart, product_id))
     except CartError as exc:
         flash(str(exc), "warning")
     return redirect(url_for("cart.view"), code=303)

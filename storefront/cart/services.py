@@ -63,45 +63,88 @@ def _sellable_product(product_id):
     return product
 
 
-def _check_quantity(product, quantity):
+def _check_quantity(quantity):
     if quantity < 1 or quantity > MAX_LINE_QUANTITY:
-        raise CartError(_("Choose a quantity from 1 to %(max)s.", max=min(MAX_LINE_QUANTITY, max(product.stock, 1))))
+        raise CartError(_("Choose a quantity from 1 to %(max)s.", max=MAX_LINE_QUANTITY))
+
+
+def most_available(product):
+    """The most of ``product`` one cart line may hold now: its stock, at most ``MAX_LINE_QUANTITY``."""
+    return max(0, min(product.stock, MAX_LINE_QUANTITY))
+
+
+@dataclass(frozen=True)
+class LineChange:
+    """What a change did to a cart line, for the message the buyer reads."""
+
+    name: str
+    #: What the line holds now (0: it is gone).
+    quantity: int
+    #: The buyer asked for more than is available: the line holds the most there is.
+    capped: bool = False
+    #: The line's quantity stayed as it was (with ``capped``: it already held the most there is).
+    unchanged: bool = False
+    #: The per-line maximum (not the stock) was the limit.
+    line_limit: bool = False
+
+
+def _capped(product, wanted, before):
+    """The line's new quantity for ``wanted``, capped at what is available."""
+    most = most_available(product)
     if product.stock <= 0:
         raise CartError(_("%(name)s is sold out.", name=product.name))
-    if quantity > product.stock:
-        raise CartError(_("Only %(stock)s of %(name)s left.", stock=product.stock, name=product.name))
+    quantity = min(wanted, most)
+    return LineChange(product.name, quantity, capped=wanted > most, unchanged=quantity == before,
+                      line_limit=wanted > most and most == MAX_LINE_QUANTITY)
 
 
 def add_to_cart(cart, product_id, quantity):
-    """Add ``quantity`` of a sellable product; the line total may not exceed the stock."""
+    """Add ``quantity`` of a sellable product. A line never holds more than is available: asked
+    for more, it holds the most there is (``LineChange.capped`` says so)."""
+    _check_quantity(quantity)
     product = _sellable_product(product_id)
     item = db.session.scalars(select(CartItem).where(
         CartItem.cart_id == cart.id, CartItem.product_id == product.id)).one_or_none()
-    total = quantity + (item.quantity if item else 0)
-    _check_quantity(product, total)
+    before = item.quantity if item else 0
+    change = _capped(product, before + quantity, before)
     if item is None:
-        db.session.add(CartItem(cart_id=cart.id, product_id=product.id, quantity=total,
+        db.session.add(CartItem(cart_id=cart.id, product_id=product.id, quantity=change.quantity,
                                 price_seen_idr=product.price_idr))
-    else:
-        item.quantity = total
+    elif not change.unchanged:
+        item.quantity = change.quantity
         item.price_seen_idr = product.price_idr
     db.session.flush()
-    return product
+    return change
 
 
-def set_quantity(cart, product_id, quantity):
-    """Change a line's quantity; 0 removes it."""
+def _item(cart, product_id):
     item = db.session.scalars(select(CartItem).where(
         CartItem.cart_id == cart.id, CartItem.product_id == product_id)).one_or_none()
     if item is None:
         raise CartError(_("That product is not in your cart."))
-    if quantity == 0:
-        db.session.delete(item)
-    else:
-        product = _sellable_product(product_id)
-        _check_quantity(product, quantity)
-        item.quantity = quantity
+    return item
+
+
+def remove_from_cart(cart, product_id):
+    """Take a line out of the cart, whatever it holds and whether or not it is still for sale."""
+    item = _item(cart, product_id)
+    name = db.session.scalar(select(Product.name).where(Product.id == item.product_id))
+    db.session.delete(item)
     db.session.flush()
+    return LineChange(name, 0)
+
+
+def set_quantity(cart, product_id, quantity):
+    """Change a line's quantity; 0 removes it. Asked for more than is available, the line
+    holds the most there is (``LineChange.capped`` says so)."""
+    if quantity == 0:
+        return remove_from_cart(cart, product_id)
+    item = _item(cart, product_id)
+    product = _sellable_product(product_id)
+    change = _capped(product, quantity, item.quantity)
+    item.quantity = change.quantity
+    db.session.flush()
+    return change
 
 
 def merge_carts(guest, into):
@@ -133,6 +176,11 @@ class Line:
     @property
     def total_idr(self):
         return self.product.price_idr * self.item.quantity
+
+    @property
+    def max_quantity(self):
+        """The most the line's quantity box accepts: what is available (0 when not for sale)."""
+        return most_available(self.product) if self.sellable else 0
 
 
 @dataclass
