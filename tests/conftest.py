@@ -65,17 +65,23 @@ def _private_postgres_database(url):
         admin.dispose()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request, tmp_path_factory):
-    """A migrated, empty database: SQLite in a temp folder, or a private PostgreSQL database."""
+def empty_database(request, folder):
+    """The URL of a new, empty database of the backend ``request.param`` names (SQLite in
+    ``folder``, or a private PostgreSQL database dropped when ``request`` ends)."""
     if request.param == "postgresql":
         if not PG_URL:
             pytest.skip(PG_SKIP_REASON)
         databases = _private_postgres_database(normalise_database_url(PG_URL))
         url = next(databases)
         request.addfinalizer(lambda: next(databases, None))
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return url
+    return f"sqlite:///{folder / 'test.db'}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """A migrated, empty database: SQLite in a temp folder, or a private PostgreSQL database."""
+    url = empty_database(request, tmp_path_factory.mktemp("db"))
     app = build_app(url, tmp_path_factory.mktemp("migrate"))
     with app.app_context():
         upgrade()

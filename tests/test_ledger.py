@@ -6,7 +6,6 @@ whoever triggers it; the database refuses to edit or delete an entry; a payout t
 is available, never from an unverified account, and a failed payout comes back. Concurrency
 with real threads; invariants over generated lifecycles (Hypothesis, SQLite, to stay fast).
 """
-import threading
 from datetime import timedelta
 
 import pytest
@@ -26,6 +25,7 @@ from storefront.settlement.models import LedgerEntry, Payout
 from storefront.unit_of_work import unit_of_work
 
 from .factories import make_certified_village, make_order, make_sellable_food, move_parcel, parcels_of
+from .threads import in_threads
 
 TO_DELIVERED = ("accepted", "packed", "shipped", "delivered")
 
@@ -229,31 +229,6 @@ def test_a_changed_account_must_be_verified_again_before_a_payout(app):
     assert db.session.get(type(first), first.id).reviewed_by == "office"
 
 
-def _in_threads(app, workers):
-    """Run each callable in its own thread and app context (its own session), all released at
-    once; returns what each raised (None when it succeeded)."""
-    barrier = threading.Barrier(len(workers))
-    outcomes = [None] * len(workers)
-
-    def run(index, work):
-        with app.app_context():
-            barrier.wait(timeout=30)
-            try:
-                with unit_of_work():
-                    work()
-            except Exception as exc:  # noqa: BLE001 - the outcome is what the test checks
-                outcomes[index] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return outcomes
-
-
 def test_three_sides_refunding_one_parcel_at_once_reverse_it_once(app):
     village, product = _village_with_product()
     order = make_order({village: [(product, 1)]})
@@ -267,7 +242,7 @@ def test_three_sides_refunding_one_parcel_at_once_reverse_it_once(app):
     def stripe_event():  # straight to the ledger, as an outside refund report would
         ledger.parcel_refunded(ledger.Parcel(parcel_id, village.id, number, 100_000, 20_000), "stripe", "refund")
 
-    outcomes = _in_threads(app, [office, stripe_event, office, stripe_event])
+    outcomes = in_threads(app, [office, stripe_event, office, stripe_event])
     assert all(o is None or isinstance(o, (OrderError, IntegrityError)) for o in outcomes), outcomes
     refunds = db.session.scalars(select(LedgerEntry).where(LedgerEntry.cause == "refund")).all()
     assert [e.amount_idr for e in refunds] == [-120_000]
@@ -287,7 +262,7 @@ def test_a_payout_and_refunds_at_once_still_add_up_and_never_pay_more_than_was_t
     def refund(parcel_id):
         return lambda: refund_delivered(parcel_id, "rusak", actor_name="office")
 
-    outcomes = _in_threads(app, [lambda: payouts.build_batch(1, "office")] + [refund(p) for p in parcel_ids[:3]])
+    outcomes = in_threads(app, [lambda: payouts.build_batch(1, "office")] + [refund(p) for p in parcel_ids[:3]])
     assert all(o is None or isinstance(o, ledger.LedgerError) for o in outcomes), outcomes
     paid_out = db.session.scalar(select(func.coalesce(func.sum(Payout.amount_idr), 0)))
     refunded = -db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_idr), 0))
@@ -303,7 +278,7 @@ def test_two_payout_batches_at_once_pay_a_village_once(app):
     _verified_account(village)
     (parcel,) = parcels_of(make_order({village: [(product, 1)]}))
     move_parcel(parcel, *TO_DELIVERED)
-    outcomes = _in_threads(app, [lambda: payouts.build_batch(1, "office")] * 3)
+    outcomes = in_threads(app, [lambda: payouts.build_batch(1, "office")] * 3)
     assert sum(o is None for o in outcomes) == 1, outcomes
     assert db.session.scalar(select(func.sum(Payout.amount_idr))) == 120_000
     assert ledger.balance(village.id) == (0, 0)

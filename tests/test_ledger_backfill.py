@@ -8,7 +8,7 @@ from sqlalchemy import MetaData, Table, select, text
 
 from storefront.extensions import db
 
-from .conftest import PG_SKIP_REASON, PG_URL, _private_postgres_database, build_app, normalise_database_url
+from .conftest import build_app, empty_database
 
 BEFORE_LEDGER = "e93814acf820"
 PAID_AT = datetime(2026, 11, 30, 17, 30, tzinfo=timezone.utc)  # 1 December in WITA
@@ -17,14 +17,7 @@ PAID_AT = datetime(2026, 11, 30, 17, 30, tzinfo=timezone.utc)  # 1 December in W
 @pytest.fixture(params=["sqlite", "postgresql"])
 def old_shop(request, tmp_path):
     """An app on a database migrated only up to the revision before the ledger."""
-    if request.param == "postgresql":
-        if not PG_URL:
-            pytest.skip(PG_SKIP_REASON)
-        databases = _private_postgres_database(normalise_database_url(PG_URL))
-        url = next(databases)
-        request.addfinalizer(lambda: next(databases, None))
-    else:
-        url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = empty_database(request, tmp_path)
     app = build_app(url, tmp_path)
     with app.app_context():
         upgrade(revision=BEFORE_LEDGER)

@@ -36,6 +36,7 @@ from .factories import (make_certificate, make_certified_village, make_order, ma
                         make_sellable_food, make_user, make_village, move_parcel, office_approves, parcels_of,
                         sign_in)
 from .mail_server import Mailbox, free_port
+from .threads import in_threads
 
 
 def queued(kind, to=None):
@@ -184,32 +185,6 @@ def test_a_repeated_move_does_not_mail_again(app):
     assert len(queued("parcel.accepted")) == 1
 
 
-def _in_threads(app, works):
-    """Run each callable at once in its own thread, app context and unit of work; what each raised."""
-    import threading
-
-    barrier = threading.Barrier(len(works))
-    outcomes = [None] * len(works)
-
-    def run(index, work):
-        with app.app_context():
-            barrier.wait(timeout=30)
-            try:
-                with unit_of_work():
-                    work()
-            except Exception as exc:  # noqa: BLE001 - the outcome is what the test checks
-                outcomes[index] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, work)) for i, work in enumerate(works)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return outcomes
-
-
 def test_two_phones_shipping_one_parcel_at_once_mail_the_buyer_once(app):
     order, _villages, [parcel] = shop()
     move_parcel(parcel, "accepted", "packed")
@@ -219,7 +194,7 @@ def test_two_phones_shipping_one_parcel_at_once_mail_the_buyer_once(app):
         change_parcel(parcel_id, Change("shipped", courier="JNE", tracking_number="JNE1"), side=VILLAGE,
                       actor_name="member")
 
-    outcomes = _in_threads(app, [ship, ship, ship])
+    outcomes = in_threads(app, [ship, ship, ship])
     assert sum(o is None for o in outcomes) == 1
     assert all(o is None or isinstance(o, OrderError) for o in outcomes), outcomes
     assert len(queued("parcel.shipped")) == 1
@@ -229,7 +204,7 @@ def test_two_workers_counting_deliveries_at_once_mail_once(app):
     order, [village], [parcel] = shop()
     move_parcel(parcel, "accepted", "packed", "shipped")
     later = now_utc() + timedelta(days=15)
-    outcomes = _in_threads(app, [lambda: deliver_unconfirmed_parcels(now=later)] * 2)
+    outcomes = in_threads(app, [lambda: deliver_unconfirmed_parcels(now=later)] * 2)
     assert outcomes == [None, None]
     assert len(queued("parcel.delivered", to=order.email)) == 1
     assert len(queued("parcel.delivered_village", to=village.email)) == 1
