@@ -48,6 +48,12 @@ def text(response):
     return htmllib.unescape(response.get_data(as_text=True))
 
 
+def main_text(response):
+    """The page's own content, without the footer (which links to "Cara membayar", the shop's page)."""
+    page = text(response)
+    return page[page.index("<main"):page.rindex("</main>")]
+
+
 def idr(amount):
     return f"Rp {amount:,}".replace(",", ".")
 
@@ -161,7 +167,7 @@ def test_the_exact_total_pays_the_order(app, client):
     assert mails("order.underpaid") == []
     village_id = parcels_of(order)[0].village_id
     assert ledger.balance(village_id) == (TOTAL, 0)  # pending until delivery
-    page = text(client.get(path))
+    page = main_text(client.get(path))
     assert "sudah dibayar, sedang disiapkan" in page  # the order's status, derived from its parcels
     assert "Cara membayar" not in page and "Saya sudah transfer" not in page
     assert "Masih kurang" not in page and "Akan dikembalikan" not in page
