@@ -1,8 +1,13 @@
 """Public pages as a buyer uses them: filters, sorting, paging, search, village profiles, API."""
 import csv
 import io
+import re
 
 import pytest
+
+from storefront.catalog.browse import parse_price
+from storefront.extensions import db
+from storefront.products.models import ProductPhoto
 
 from .factories import make_certificate, make_certified_village, make_product, make_sellable_food
 
@@ -30,6 +35,60 @@ def test_catalogue_filters_by_category_regency_village_and_halal(client):
     assert shown(halal="halal") == {coffee.slug}
     assert shown(halal="non-halal") == {pork.slug}
     assert shown(category="tenun", regency="53.07") == {cloth.slug}  # English names work too
+
+
+@pytest.mark.parametrize("typed, rupiah", [
+    ("85000", 85000), ("85.000", 85000), ("Rp 85.000", 85000), ("rp85.000", 85000), ("Rp. 85.000,-", 85000),
+    ("85.000,00", 85000), ("85rb", 85000), ("85 ribu", 85000), ("85k", 85000), ("85RB", 85000),
+    ("1,5jt", 1500000), ("1.5 juta", 1500000), ("2jt", 2000000), ("0", 0), (" 1.250.000 ", 1250000),
+    ("-5", None), ("85,5", None), ("abc", None), ("", None), ("1e6", None), ("85.00", None),
+    ("2.147.483.648", None), ("99999999999999999999", None), ("1,2345jt", None), ("８５０００", None),
+])
+def test_prices_are_read_as_people_write_them(typed, rupiah):
+    assert parse_price(typed) == rupiah
+
+
+def test_catalogue_filters_by_price_range_and_offers_to_clear_filters(app, client):
+    village = make_certified_village()
+    cheap = make_product(village, "tenun", price_idr=40000)
+    middle = make_product(village, "kerajinan", price_idr=85000)
+    dear = make_product(village, "tenun", price_idr=1500000)
+
+    def page(**args):
+        return client.get("/produk", query_string=args).get_data(as_text=True)
+
+    def shown(**args):
+        return set(_links(page(**args)))
+
+    assert shown() == {cheap.slug, middle.slug, dear.slug}
+    assert shown(harga_min="50000") == {middle.slug, dear.slug}
+    assert shown(harga_maks="Rp 85.000") == {cheap.slug, middle.slug}  # both ends included
+    assert shown(harga_min="50rb", harga_maks="1jt") == {middle.slug}
+    assert shown(min_price="85000", max_price="1,5jt") == {middle.slug, dear.slug}  # English names
+    assert shown(harga_min="40.000", kategori="tenun") == {cheap.slug, dear.slug}
+    # What cannot be read is said, shown back to be fixed, and changes nothing.
+    html = page(harga_min="murah", harga_maks="-5")
+    assert set(_links(html)) == {cheap.slug, middle.slug, dear.slug}
+    assert ("Harga terendah “murah” bukan jumlah rupiah (misalnya 50000, 50.000 atau 50rb) "
+            "sehingga diabaikan.") in html
+    assert "Harga tertinggi “-5” bukan jumlah rupiah" in html
+    assert re.search(r'<input id="f-min" name="harga_min"[^>]* value="murah">', html)
+    # Ends the wrong way round are swapped, and said so.
+    html = page(harga_min="100000", harga_maks="50000")
+    assert set(_links(html)) == {middle.slug}
+    assert "Harga terendah lebih tinggi dari harga tertinggi, jadi keduanya ditukar." in html
+    # "Clear filters" only when something is filtered; it leads to the whole catalogue.
+    assert "Hapus filter" not in page()
+    assert '<a href="/produk">Hapus filter</a>' in page(harga_min="50000")
+    assert '<a href="/produk">Hapus filter</a>' in page(urut="price_asc")
+    # The pager keeps the range.
+    app.config["CATALOG_PAGE_SIZE"] = 1
+    assert "harga_min=50000" in page(harga_min="50.000").split('rel="next"')[1].split(">")[0]
+    # The partners' API takes the same range and refuses what it cannot read.
+    items = client.get("/api/v1/products?harga_min=50rb&harga_maks=100000").json["items"]
+    assert {i["slug"] for i in items} == {middle.slug}
+    refused = client.get("/api/v1/products?harga_min=murah")
+    assert refused.status_code == 400 and "murah" in refused.json["problems"][0]
 
 
 def test_catalogue_sorts_by_price_and_newest(client):
@@ -61,7 +120,9 @@ def test_catalogue_pages_through_all_products(app, client):
 @pytest.mark.parametrize("query", [
     "kategori=nope", "kabupaten=99.99", "halal=maybe", "urut=random", "page=-1", "page=abc",
     "page=99999999999999", "desa=%C3%28", "q=" + "x" * 5000, "kategori=<script>alert(1)</script>",
-    "q=%27%20OR%201%3D1--", "q=%25", "q=_",
+    "q=%27%20OR%201%3D1--", "q=%25", "q=_", "harga_min=abc", "harga_maks=-5", "harga_min=1e9",
+    "harga_min=99999999999999999999", "harga_min=500000&harga_maks=1000", "harga_maks=2.147.483.648",
+    "urut=relevance", "q=kopi&urut=relevance&after=x~y", "q=kopii&before=99999999999999999999~1",
 ])
 def test_odd_query_strings_never_break_the_catalogue(client, query):
     make_sellable_food()
@@ -114,6 +175,44 @@ def test_product_page_shows_what_a_buyer_needs(client):
                  "Ngada", "Bajawa", f'href="/desa/{village.slug}"'):
         assert text in html, text
     assert '<meta name="viewport"' in html and 'role="img" aria-label=' in html
+
+
+def test_product_page_shows_every_photo_in_a_gallery_without_javascript(client, count_queries):
+    product = make_sellable_food(name="Kopi Arabika Bajawa")
+    single = make_sellable_food(name="Madu Hutan")
+    keys = [f"kopi-foto-{n}" for n in range(1, 5)]
+    db.session.add_all([ProductPhoto(product_id=product.id, position=n, key=key,
+                                     alt="Biji kopi" if n == 0 else "") for n, key in enumerate(keys)])
+    db.session.add(ProductPhoto(product_id=single.id, position=0, key="madu-foto-1"))
+    db.session.commit()
+    with count_queries() as counter:
+        html = client.get(f"/produk/{product.slug}").get_data(as_text=True)
+    assert counter.count <= 8
+    gallery = re.search(r'<div class="gallery">.*?</div>', html, re.S).group(0)
+    slides = re.findall(r'<li id="foto-(\d)">\s*<img src="/media/([^"]+)"\s*srcset="([^"]+)"', gallery)
+    assert [(n, src) for n, src, _ in slides] == [(str(n), f"{key}-l.jpg") for n, key in enumerate(keys, 1)]
+    assert all(srcset == f"/media/{key}-s.jpg 360w, /media/{key}-l.jpg 960w"
+               for (_, _, srcset), key in zip(slides, keys))
+    # Each thumbnail is a link to its photo's anchor, named for a screen reader.
+    assert re.findall(r'<a href="#foto-(\d)"><img src="/media/([^"]+)" alt="([^"]+)"', gallery) == [
+        (str(n), f"{key}-s.jpg", f"Foto {n} dari 4") for n, key in enumerate(keys, 1)]
+    assert 'alt="Biji kopi"' in gallery and 'alt="Kopi Arabika Bajawa, foto 2 dari 4"' in gallery
+    assert gallery.count('loading="lazy"') == 3 + 4  # every photo but the first, every thumbnail
+    assert "<script" not in html
+    # One photo: the photo alone, no gallery.
+    html = client.get(f"/produk/{single.slug}").get_data(as_text=True)
+    assert 'class="gallery"' not in html and "/media/madu-foto-1-l.jpg" in html
+
+
+def test_home_shows_products_before_the_programme_text(client):
+    """On a phone the first products come right after a two-line opening; what the programme is
+    follows them (tests/browser/test_first_screen.py measures it in a browser)."""
+    make_sellable_food(name="Kopi Arabika Bajawa")
+    html = client.get("/").get_data(as_text=True)
+    opening = html[html.index('<section class="hero hero-short">'):html.index('<ul class="grid">')]
+    assert len(re.sub(r"<[^>]+>", "", opening).split()) < 40
+    programme = html.index('id="programme"')
+    assert html.index("Kopi Arabika Bajawa") < programme < html.index("Satu Desa Satu Produk", programme)
 
 
 def test_village_page_shows_profile_contact_papers_and_products(client):

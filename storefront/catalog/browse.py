@@ -2,23 +2,30 @@
 
 Filters come from the query string; anything unknown or malformed is dropped with a
 message rather than answered with an error, so an old or hand-edited link still works.
+The words of a search are planned in ``search.py`` (what each word finds, and the points that
+order the results by relevance).
 """
-from dataclasses import astuple, dataclass, field
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, and_, func, literal, or_, select, union_all
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..clock import today_wita
 from ..extensions import db
 from ..listing.rule import sellable_condition, sellable_products
-from ..numbers import whole_number
+from ..numbers import INTEGER_MAX, whole_number
 from ..products.models import Category, Product
 from ..villages.models import Village
 from ..villages.regions import REGENCIES
 from .caching import cached_count
-from .paging import KeysetPage, SortKey, count_rows, keyset_paginate, page_number
+from .paging import (KeysetPage, SortKey, count_rows, decode_cursor, encode_cursor, keyset_paginate,
+                     page_number)
+from .search import (MAX_QUERY_LENGTH, VILLAGE_COLUMNS, SearchPlan, contains, plan_search, rank,
+                     search_condition, search_terms)
 
 SORTS = {
     "newest": (Product.created_at.desc(), Product.id.desc()),
@@ -26,6 +33,8 @@ SORTS = {
     "price_desc": (Product.price_idr.desc(), Product.id.desc()),
     "name": (Product.name.asc(), Product.id.asc()),
 }
+#: Only with search words: most points first, then in stock, then newer (``search.rank``).
+RELEVANCE = "relevance"
 #: The same orders as keysets for ``paging``: (column, attribute, descending, cursor parser).
 KEYS = {
     "newest": SortKey(Product.created_at, Product.id, True, datetime.fromisoformat),
@@ -36,14 +45,16 @@ KEYS = {
 _KEY_ATTRIBUTES = {"newest": "created_at", "price_asc": "price_idr", "price_desc": "price_idr",
                    "name": "name"}
 _SORT_ALIASES = {"price": "price_asc", "-price": "price_desc", "new": "newest", "terbaru": "newest",
-                 "termurah": "price_asc", "termahal": "price_desc"}
+                 "termurah": "price_asc", "termahal": "price_desc", "relevan": RELEVANCE,
+                 "relevansi": RELEVANCE}
 _HALAL_VALUES = {
     "halal": "halal", "1": "halal", "true": "halal", "ya": "halal", "yes": "halal",
     "non-halal": "non_halal", "non_halal": "non_halal", "0": "non_halal", "false": "non_halal",
     "tidak": "non_halal", "no": "non_halal",
 }
-MAX_QUERY_LENGTH = 100
-MAX_TERMS = 8
+#: Query-string names of the price range (Indonesian first, as the shop's own links write them).
+PRICE_MIN_NAMES = ("harga_min", "min_price")
+PRICE_MAX_NAMES = ("harga_maks", "max_price")
 
 
 @dataclass
@@ -56,12 +67,34 @@ class Filters:
     page: int = 1
     q: str = ""
     problems: list = field(default_factory=list)
+    #: Whole rupiah, both ends included.
+    price_min: int | None = None
+    price_max: int | None = None
+    #: The price boxes as typed, shown again when they could not be read.
+    price_text: tuple = ("", "")
+
+    @property
+    def default_sort(self):
+        return RELEVANCE if self.q else "newest"
+
+    @property
+    def narrowed(self):
+        """Whether anything narrows or reorders the catalogue (then "clear filters" is offered)."""
+        return bool(self.category or self.regency or self.village or self.halal or self.q
+                    or self.price_min is not None or self.price_max is not None
+                    or self.sort != self.default_sort)
+
+    def signature(self, on=None):
+        """What the products listed depend on (not the page): a key for counts kept in the cache."""
+        return repr((self.category, self.regency, self.village, self.halal, self.sort, self.q,
+                     self.price_min, self.price_max, str(on)))
 
     def args(self, **changes):
         """Query-string arguments for a link that keeps these filters."""
         values = {"kategori": self.category, "kabupaten": self.regency, "desa": self.village,
                   "halal": self.halal and self.halal.replace("_", "-"),
-                  "urut": None if self.sort == "newest" else self.sort, "q": self.q or None,
+                  "harga_min": self.price_min, "harga_maks": self.price_max,
+                  "urut": None if self.sort == self.default_sort else self.sort, "q": self.q or None,
                   "page": self.page if self.page > 1 else None}
         values.update(changes)
         return {k: v for k, v in values.items() if v not in (None, "")}
@@ -73,6 +106,46 @@ def _first(args, *names):
         if value not in (None, ""):
             return value.strip()
     return None
+
+
+#: "85000", "85.000", "Rp 85.000", "Rp85.000,-", "85.000,00", "85rb", "85 ribu", "85k",
+#: "1,5jt", "2 juta": how Indonesians write a price. A fraction only before "rb" or "jt".
+_PRICE = re.compile(r"(?:rp\.?)?\s*(?P<whole>[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]{1,12})"
+                    r"(?:(?P<cents>,-|,00?)|[.,](?P<fraction>[0-9]{1,3}))?"
+                    r"\s*(?P<unit>rb|ribu|k|jt|juta)?\.?")
+_UNITS = {None: 1, "rb": 1000, "ribu": 1000, "k": 1000, "jt": 1_000_000, "juta": 1_000_000}
+
+
+def parse_price(text):
+    """Whole rupiah from a price as a person types it, or None (also for a negative amount,
+    a fraction of a rupiah or more than the database holds)."""
+    match = _PRICE.fullmatch((text or "").strip().lower())
+    if not match or (match["fraction"] and not match["unit"]) or (match["cents"] and match["unit"]):
+        return None
+    scale = _UNITS[match["unit"]]
+    whole = int(match["whole"].replace(".", "")) * scale
+    fraction = match["fraction"] or ""
+    if fraction:
+        if scale < 10 ** len(fraction):
+            return None
+        whole += int(fraction) * scale // 10 ** len(fraction)
+    return whole if whole <= INTEGER_MAX else None
+
+
+def _parse_prices(args, f):
+    typed = [(_first(args, *PRICE_MIN_NAMES) or "")[:40], (_first(args, *PRICE_MAX_NAMES) or "")[:40]]
+    prices = [parse_price(text) if text else None for text in typed]
+    if typed[0] and prices[0] is None:
+        f.problems.append(_("The lowest price “%(value)s” is not an amount in rupiah (for example "
+                            "50000, 50.000 or 50rb) and was ignored.", value=typed[0]))
+    if typed[1] and prices[1] is None:
+        f.problems.append(_("The highest price “%(value)s” is not an amount in rupiah (for example "
+                            "50000, 50.000 or 50rb) and was ignored.", value=typed[1]))
+    if None not in prices and prices[0] > prices[1]:
+        prices.reverse()
+        f.problems.append(_("The lowest price was above the highest, so the two were swapped."))
+    f.price_min, f.price_max = prices
+    f.price_text = tuple(text if price is None else str(price) for text, price in zip(typed, prices))
 
 
 def parse_filters(args, categories):
@@ -99,34 +172,23 @@ def parse_filters(args, categories):
         f.halal = _HALAL_VALUES.get(halal.lower())
         if f.halal is None:
             f.problems.append(_("Unknown halal filter “%(value)s” was ignored.", value=halal[:40]))
+    _parse_prices(args, f)
+    f.page = page_number(args)
+    f.q = " ".join((_first(args, "q") or "").split())[:MAX_QUERY_LENGTH]
+    f.sort = f.default_sort
     sort = _first(args, "urut", "sort")
     if sort:
         sort = _SORT_ALIASES.get(sort, sort)
-        if sort in SORTS:
+        if sort in SORTS or (sort == RELEVANCE and f.q):
             f.sort = sort
-        else:
+        elif sort != RELEVANCE:  # "relevance" without words: a link from an emptied search box
             f.problems.append(_("Unknown sort order “%(value)s” was ignored.", value=sort[:40]))
-    f.page = page_number(args)
-    f.q = " ".join((_first(args, "q") or "").split())[:MAX_QUERY_LENGTH]
     return f
 
 
-def _like(term):
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _contains(column, term):
-    """``column`` holds ``term``, ignoring case (ILIKE on PostgreSQL, LIKE on SQLite)."""
-    return column.ilike(_like(term), escape="\\")
-
-
-def search_terms(q):
-    return q.split()[:MAX_TERMS]
-
-
 #: PostgreSQL only (migration ``8e03b8d86d63``): trigram GIN indexes that answer the search's
-#: ILIKEs from an index instead of a pass over the table. index name -> (table, column).
+#: ILIKEs from an index instead of a pass over the table, and find the names near a typo
+#: (``search.py``). index name -> (table, column).
 TRIGRAM_INDEXES = {
     "ix_products_name_trgm": ("products", "name"),
     "ix_products_description_trgm": ("products", "description"),
@@ -136,61 +198,18 @@ TRIGRAM_INDEXES = {
     "ix_villages_district_trgm": ("villages", "district"),
     "ix_villages_story_trgm": ("villages", "story"),
 }
-#: Past this many villages holding one word, the word's village clause stays a subquery rather
-#: than a list of ids (a word that short matches nearly every product anyway).
-MAX_LISTED_VILLAGES = 500
-#: Where a search word may appear.
-_PRODUCT_COLUMNS = (Product.name, Product.description, Product.sku)
-_VILLAGE_COLUMNS = (Village.name, Village.group_name, Village.district)
-_CATEGORY_COLUMNS = (Category.name_id, Category.name_en)
 
 
-def _holders(terms):
-    """For each word, the ids of the villages (name, group name, district) and categories
-    (either name) that hold it: one small query, answered from the trigram indexes."""
-    parts = []
-    for i, term in enumerate(terms):
-        parts.append(select(literal(i, Integer).label("term"), literal("village").label("kind"),
-                            Village.id.label("id"))
-                     .where(or_(*(_contains(c, term) for c in _VILLAGE_COLUMNS))))
-        parts.append(select(literal(i, Integer), literal("category"), Category.id)
-                     .where(or_(*(_contains(c, term) for c in _CATEGORY_COLUMNS))))
-    found = [({"village": [], "category": []}) for _ in terms]
-    for term, kind, row_id in db.session.execute(union_all(*parts)):
-        found[term][kind].append(row_id)
-    return found
-
-
-def search_condition(q):
-    """Every word must appear in the product (name, description, SKU), its village (name, group
-    name, district) or its category (either name); case does not matter.
-
-    Written over ``Product``'s own columns only: the villages and categories that hold a word are
-    looked up first (``_holders``, one query) and become ``village_id IN (...)`` and
-    ``category_id IN (...)``. So the database filters products before it checks the listing rule,
-    and can tell a rare word (answered from the trigram indexes) from a common one (answered by
-    walking the sort order until the page is full).
-    """
-    terms = search_terms(q)
-    clauses = []
-    for term, holders in zip(terms, _holders(terms)):
-        villages = holders["village"]
-        if len(villages) > MAX_LISTED_VILLAGES:
-            villages = select(Village.id).where(or_(*(_contains(c, term) for c in _VILLAGE_COLUMNS)))
-        clauses.append(or_(*(_contains(column, term) for column in _PRODUCT_COLUMNS),
-                           Product.village_id.in_(villages),
-                           Product.category_id.in_(holders["category"])))
-    return and_(*clauses)
-
-
-def catalog_statement(f, on=None):
+def catalog_statement(f, on=None, plan=None):
     """The sellable products matching ``f``, sorted, with what a product card shows.
 
     With a regency or a village the products are found from their villages first (a few
     thousand at most) and each one's papers are looked up on its own; without, PostgreSQL
     checks the papers of the whole shop at once (``sellable.listing_clauses``). For
     ``?kategori=kopi&kabupaten=53.09`` at national scale that is 345 products: hashing every
-    covered product of the shop for them took 184 ms (bench/RESULTS.md)."""
+    covered product of the shop for them took 184 ms (bench/RESULTS.md).
+
+    ``plan``: the ``search.SearchPlan`` of ``f.q`` when the caller has it already."""
     narrow = bool(f.regency or f.village)
     stmt = sellable_products(on, per_product=narrow).options(selectinload(Product.photos))
     if f.category:
@@ -207,17 +226,33 @@ def catalog_statement(f, on=None):
         stmt = stmt.where(Category.is_food, Product.non_halal.is_(False))
     elif f.halal == "non_halal":
         stmt = stmt.where(Product.non_halal.is_(True))
+    if f.price_min is not None:
+        stmt = stmt.where(Product.price_idr >= f.price_min)
+    if f.price_max is not None:
+        stmt = stmt.where(Product.price_idr <= f.price_max)
     if f.q:
-        stmt = stmt.where(search_condition(f.q))
-    return stmt.order_by(*SORTS[f.sort])
+        plan = plan or plan_search(f.q)
+        stmt = stmt.where(search_condition(plan))
+    return stmt.order_by(*sort_key(f, plan).order_by())
 
 
-def paginate_catalog(f, per_page, args, on=None):
+def sort_key(f, plan=None):
+    """The keyset of ``f``'s order; relevance needs the search's ``plan``."""
+    if f.sort == RELEVANCE:
+        return SortKey(rank(plan or plan_search(f.q)), Product.id, True, whole_number)
+    return KEYS[f.sort]
+
+
+def paginate_catalog(f, per_page, args, on=None, plan=None):
     """One page of the catalogue for filters ``f``: keyset links; the total, and where a plain
     ``?page=N`` starts, found once per catalogue version."""
-    stmt = catalog_statement(f, on).order_by(None)
-    signature = repr(astuple(f)[:5] + (f.q, str(on)))
-    if f.category or f.village or f.halal or f.q:
+    if f.q:
+        plan = plan or plan_search(f.q)
+    stmt = catalog_statement(f, on, plan).order_by(None)
+    signature = f.signature(on)
+    if f.sort == RELEVANCE:
+        return _ranked_page(stmt, sort_key(f, plan), args, per_page, signature, on)
+    if f.category or f.village or f.halal or f.q or f.price_min is not None or f.price_max is not None:
         total = cached_count(("catalogue", signature), lambda: count_rows(stmt))
     else:
         # The whole catalogue or one regency's: the sum of the villages' counts, which the home
@@ -228,6 +263,49 @@ def paginate_catalog(f, per_page, args, on=None):
     return keyset_paginate(stmt, KEYS[f.sort], args, per_page, total=total,
                            row_key=lambda p: (getattr(p, attribute), p.id),
                            remember=lambda name, find: cached_count(("catalogue", signature, name), find))
+
+
+#: How many results of a search are ranked at once and kept per catalogue version (100 pages).
+MAX_RANKED = 2400
+
+
+def _ranked_page(stmt, key, args, per_page, signature, on):
+    """A page of search results by relevance.
+
+    Ranking needs every match's points, not just the first rows of an index: at national scale
+    a word like "kopi" matches 9,000 products. So the ranking (ids and points of the first
+    ``MAX_RANKED`` results, and the total) is one query, kept once per catalogue version like a
+    count, and a page loads its products by id (checked against the listing rule again). Pages
+    past the kept ranking are read by keyset on the points, as the other orders are."""
+    def rank():
+        rows = db.session.execute(
+            stmt.with_only_columns(Product.id, key.column, func.count().over(), maintain_column_froms=True)
+            .order_by(*key.order_by()).limit(MAX_RANKED)).all()
+        return rows[0][2] if rows else 0, [(points, product_id) for product_id, points, _ in rows]
+
+    total, ranking = cached_count(("ranking", signature), rank)
+    page = page_number(args)
+    after = decode_cursor(args.get("after"), key)
+    before = decode_cursor(args.get("before"), key) if after is None else None
+    # The ranking is in descending (points, id): bisect on the negated pairs, which ascend.
+    order = [(-points, -product_id) for points, product_id in ranking]
+    if after is not None:
+        start = end = bisect_right(order, (-after[0], -after[1]))
+    elif before is not None:
+        end = bisect_left(order, (-before[0], -before[1]))
+        start = max(0, end - per_page)
+    else:
+        start = end = (page - 1) * per_page
+    if max(start + per_page, end + 1) > len(ranking) and len(ranking) < total:
+        return keyset_paginate(stmt, key, args, per_page, total=total, select_key=True)
+    shown = ranking[start:start + per_page]
+    loaded = {p.id: p for p in db.session.scalars(
+        sellable_products(on).where(Product.id.in_([product_id for _, product_id in shown]))
+        .options(selectinload(Product.photos))).unique()}
+    items = [loaded[product_id] for _, product_id in shown if product_id in loaded]
+    next_args = {"after": encode_cursor(*shown[-1])} if shown else {}
+    prev_args = {"before": encode_cursor(*shown[0])} if shown else {}
+    return KeysetPage(items, page, per_page, total, next_args, prev_args)
 
 
 def all_categories():
@@ -249,19 +327,30 @@ def active_villages(regency=None):
     return villages if len(villages) <= VILLAGE_CHOICES_MAX else []
 
 
+def _village_words(search):
+    """The words of a search for the village box, one tuple per typed word: a ``SearchPlan``'s
+    (synonyms, corrections) or the plain words of a string."""
+    if isinstance(search, SearchPlan):
+        return [term.words for term in search.terms]
+    return [(word,) for word in search_terms(search)]
+
+
 def villages_with_counts(regency=None, on=None, search=None, columns=(Village,)):
     """Active villages with how many sellable products each has, as (village, count) rows, most
     first, then by name (or rows of ``columns`` and the count).
 
-    With a regency or search words, only the products of the villages shown are counted, and
-    the villages are found once (the search's words from the trigram indexes on PostgreSQL).
+    ``search``: words (a string or a ``search.SearchPlan``), each of which the village must hold
+    in its name, group name, district or story. With a regency or search words, only the
+    products of the villages shown are counted, and the villages are found once (the search's
+    words from the trigram indexes on PostgreSQL).
     """
     conditions = [Village.active]
     if regency:
         conditions.append(Village.regency_code == regency)
     if search:
-        held_in = _VILLAGE_COLUMNS + (Village.story,)
-        conditions += [or_(*(_contains(c, t) for c in held_in)) for t in search_terms(search)]
+        held_in = VILLAGE_COLUMNS + (Village.story,)
+        conditions += [or_(*(contains(c, w) for w in words for c in held_in))
+                       for words in _village_words(search)]
     counts = (select(Product.village_id, func.count().label("n"))
               .join(Product.village).join(Product.category)
               .where(sellable_condition(on)))
@@ -281,21 +370,26 @@ def villages_with_counts(regency=None, on=None, search=None, columns=(Village,))
     )
 
 
-def search_villages(q, on=None, limit=6):
-    """The villages holding every word of ``q`` (name, group name, district or story), most
-    products on sale first, as (village, count) rows for the search page's village box.
+def search_villages(search, on=None, limit=6):
+    """The villages holding every word of ``search`` (a string, or the ``search.SearchPlan`` of
+    the page's words: then synonyms and corrections count too) in their name, group name,
+    district or story, most products on sale first, as (village, count) rows for the search
+    page's village box.
 
     Which villages and in what order is counted once per catalogue version (their products are
     checked against the listing rule); after that a request only loads the villages shown.
     """
     on = on or today_wita()
     counted = []
+    words = _village_words(search)
+    if not words:
+        return []
 
     def rank():
-        counted.extend(db.session.execute(villages_with_counts(on=on, search=q).limit(limit)).all())
+        counted.extend(db.session.execute(villages_with_counts(on=on, search=search).limit(limit)).all())
         return [(village.id, n) for village, n in counted]
 
-    ranking = cached_count(("search villages", q, str(on), limit), rank)
+    ranking = cached_count(("search villages", repr(words), str(on), limit), rank)
     return counted or _load_ranked(ranking)
 
 

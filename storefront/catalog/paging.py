@@ -96,14 +96,15 @@ class KeysetPage:
 
 
 def keyset_paginate(stmt, key, args, per_page, row_key=None, total=None, unique=True,
-                    remember=None):
+                    remember=None, select_key=False):
     """One page of ``stmt`` (already filtered, not ordered) by keyset ``key``.
 
     ``args`` is the query string: ``page`` (number shown), ``after``/``before`` (cursors).
     ``row_key(item)`` gives ``(sort value, id)`` of an item. ``total`` may be given (e.g. from a
     cache); otherwise it is counted. ``remember(name, compute)``, e.g. ``cached_count`` under a
     name that says which statement this is, keeps where each ``?page=N`` starts; without it a
-    page number is answered with an offset.
+    page number is answered with an offset. ``select_key``: the sort value is an expression, not
+    an attribute of the item (a search's points); the page selects it beside each item.
     """
     page = page_number(args)
     after = decode_cursor(args.get("after"), key)
@@ -114,20 +115,24 @@ def keyset_paginate(stmt, key, args, per_page, row_key=None, total=None, unique=
     if after is None and before is None and skip and remember is not None:
         # Page N starts after the last row of page N - 1: the same rows the offset would give.
         after = remember(("page start", skip), lambda: page_start(stmt, key, skip))
+    if select_key:
+        stmt = stmt.add_columns(key.column)
     if after == NO_ROWS:
-        items = []
+        rows = []
     elif after is not None:
         query = stmt.where(key.beyond(*after)).order_by(*key.order_by()).limit(per_page)
-        items = _fetch(query, unique)
+        rows = _fetch(query, unique, select_key)
     elif before is not None:
         query = stmt.where(key.beyond(*before, reverse=True)).order_by(*key.order_by(reverse=True)).limit(per_page)
-        items = list(reversed(_fetch(query, unique)))
+        rows = list(reversed(_fetch(query, unique, select_key)))
     else:
-        items = _fetch(stmt.order_by(*key.order_by()).limit(per_page).offset(skip), unique)
+        rows = _fetch(stmt.order_by(*key.order_by()).limit(per_page).offset(skip), unique, select_key)
+    items = [item for item, _ in rows] if select_key else rows
+    edge = (lambda row: (row[1], row[0].id)) if select_key else row_key
     next_args = prev_args = {}
-    if items:
-        next_args = {"after": encode_cursor(*row_key(items[-1]))}
-        prev_args = {"before": encode_cursor(*row_key(items[0]))}
+    if rows:
+        next_args = {"after": encode_cursor(*edge(rows[-1]))}
+        prev_args = {"before": encode_cursor(*edge(rows[0]))}
     return KeysetPage(items, page, per_page, total, next_args, prev_args)
 
 
@@ -144,9 +149,9 @@ def page_start(stmt, key, skip):
     return tuple(row) if row is not None else NO_ROWS
 
 
-def _fetch(query, unique):
-    result = db.session.scalars(query)
-    return list(result.unique().all() if unique else result.all())
+def _fetch(query, unique, rows=False):
+    result = db.session.execute(query) if rows else db.session.scalars(query)
+    return [tuple(row) if rows else row for row in (result.unique().all() if unique else result.all())]
 
 
 def count_rows(stmt):

@@ -65,11 +65,14 @@ def product_detail(slug):
 @bp.get("/cari")
 @cached_page
 def search():
-    """Search products (and their villages and categories) by words."""
+    """Search products (and their villages and categories) by words, most relevant first; the
+    price range, category and order of the catalogue apply too."""
     categories = browse.all_categories()
     f = browse.parse_filters(request.args, categories)
-    page = villages = None
+    page = villages = plan = None
     if f.q:
-        page = browse.paginate_catalog(f, current_app.config["CATALOG_PAGE_SIZE"], request.args)
-        villages = browse.search_villages(f.q)
-    return render_template("catalog/search.html", filters=f, page=page, villages=villages)
+        plan = browse.plan_search(f.q)
+        page = browse.paginate_catalog(f, current_app.config["CATALOG_PAGE_SIZE"], request.args, plan=plan)
+        villages = browse.search_villages(plan)
+    return render_template("catalog/search.html", filters=f, page=page, villages=villages, plan=plan,
+                           categories=categories)
