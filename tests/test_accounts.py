@@ -34,6 +34,15 @@ def test_sign_in_and_out(client):
     assert user.password_hash != PASSWORD and PASSWORD not in user.password_hash
 
 
+@pytest.mark.parametrize("role, lands_on", [("customer", "/"), ("village_member", "/portal/"),
+                                             ("verifier", "/kantor/"), ("admin", "/kantor/")])
+def test_each_person_lands_in_their_own_area_after_signing_in(client, role, lands_on):
+    user = make_user(role, village=make_village() if role == "village_member" else None)
+    response = _sign_in(client, user.email, PASSWORD)
+    assert response.status_code == 303 and response.headers["Location"] == lands_on
+    assert _sign_in(client, user.email, PASSWORD, next_url="/desa").headers["Location"] == "/desa"
+
+
 @pytest.mark.parametrize("email, password", [
     ("ina@example.org", "wrong-password-123"), ("nobody@example.org", PASSWORD), ("", ""),
     ("not-an-email", PASSWORD), ("x" * 300 + "@example.org", PASSWORD),

@@ -34,6 +34,15 @@ from .throttle import SignInAttempt, count_failure, remember_device, seconds_to_
 bp = Blueprint("accounts", __name__)
 
 
+def _home_of(user):
+    """Where a person lands after signing in: staff in their own area, buyers in the shop."""
+    if user.role == "village_member" and user.village_id:
+        return url_for("portal.home")
+    if user.role in ("verifier", "admin"):
+        return url_for("office.home")
+    return url_for("catalog.home")
+
+
 @bp.route("/masuk", methods=["GET", "POST"])
 def sign_in():
     """Sign in with e-mail and password, in a brand-new session. Failures are counted per
@@ -52,7 +61,7 @@ def sign_in():
                 start_session(user, remember=form.remember.data)
             remember_device(user.email)
             flash(_("Welcome, %(name)s.", name=user.name), "success")
-            return redirect(safe_next(request.args.get("next"), url_for("catalog.home")), code=303)
+            return redirect(safe_next(request.args.get("next"), _home_of(user)), code=303)
         count_failure(attempt)
         form.password.errors.append(_("E-mail or password is wrong."))
         failed = True
