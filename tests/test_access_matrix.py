@@ -787,7 +787,7 @@ POST_CASES = {
             ("tentang", f"Tentang ({role})", w.user_ids[role])},
         form_page=lambda w, role: w.url("office.edit_shop_page", slug="tentang")),
     ("portal.rotate_feed_token", "POST"): PostCase(
-        expect=member(303, 303), target=lambda w, role: {}, data=lambda w, role: {},
+        expect=member(303, 303), target=lambda w, role: {}, data=lambda w, role: {"confirm": "y"},
         snapshot=_feed_tokens, changed=_rotated_own,
         form_page=lambda w, role: w.url("portal.feeds")),
     ("portal.new_product", "POST"): PostCase(

@@ -588,7 +588,11 @@ def test_member_creates_and_rotates_own_feed_addresses(client, app):
     assert "%2B08:00" in html  # the example keeps its escaped plus
     assert client.get(url(first, "json")).status_code == 200
 
-    response = client.post("/portal/umpan/token-baru", data={"csrf_token": csrf_token(html)},
+    unconfirmed = client.post("/portal/umpan/token-baru", data={"csrf_token": csrf_token(html)},
+                              follow_redirects=True).get_data(as_text=True)
+    assert "Tidak ada yang berubah" in unconfirmed
+    assert db.session.scalar(select(Village.feed_token).where(Village.id == village.id)) == first
+    response = client.post("/portal/umpan/token-baru", data={"csrf_token": csrf_token(html), "confirm": "y"},
                            follow_redirects=True)
     text = response.get_data(as_text=True)
     second = db.session.scalar(select(Village.feed_token).where(Village.id == village.id))
@@ -611,7 +615,7 @@ def test_member_of_b_rotates_only_b(client, two_villages):
     _member(client, w.b)
     page = client.get("/portal/umpan").get_data(as_text=True)
     assert a_token not in page and b_token in page
-    client.post("/portal/umpan/token-baru", data={"csrf_token": csrf_token(page)})
+    client.post("/portal/umpan/token-baru", data={"csrf_token": csrf_token(page), "confirm": "y"})
     tokens = dict(db.session.execute(select(Village.id, Village.feed_token)).all())
     assert tokens[w.a.id] == a_token
     assert tokens[w.b.id] != b_token
@@ -648,3 +652,13 @@ def test_the_feed_text_says_how_the_parcel_travels(courier, tracking, says):
         assert text.rstrip().endswith(says)
     else:
         assert "Kurir" not in text and "Diantar" not in text
+
+
+def test_rotating_existing_addresses_asks_first_and_changes_nothing_without_it(client, two_villages):
+    w = two_villages
+    _member(client, w.a)
+    page = client.get("/portal/umpan").get_data(as_text=True)
+    assert 'name="confirm"' in page and f'href="http://shop.test/feed/{w.a.feed_token}/orders.csv"' in page
+    answer = client.post("/portal/umpan/token-baru", data={"csrf_token": csrf_token(page)})
+    assert answer.status_code == 303
+    assert db.session.scalar(select(Village.feed_token).where(Village.id == w.a.id)) == w.a.feed_token

@@ -35,6 +35,10 @@ def rotate_feed_token_view():
         flash(_("The form expired. Please try again."), "warning")
         return redirect(url_for("portal.feeds"), code=303)
     had_links = own_village().feed_token is not None
+    if had_links and not form.confirm.data:
+        flash(_("Nothing changed: tick the box to confirm that the old addresses may stop working."),
+              "warning")
+        return redirect(url_for("portal.feeds"), code=303)
     with unit_of_work():
         rotate_feed_token(current_user.village_id)
     if had_links:
