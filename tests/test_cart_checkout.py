@@ -907,3 +907,14 @@ def test_only_the_office_sets_shipping_rates(app):
                                                   "ntt": "1", "indonesia": "1"})
     assert response.status_code == 403
     assert rates_in_db() == RATES
+
+
+def test_checkout_is_titled_so_and_lists_what_is_being_bought(client):
+    coffee = make_sellable_food(name="Kopi Arabika Bajawa", price_idr=85000, stock=10)
+    honey = make_sellable_food(name="Madu Hutan Timor", price_idr=120000, stock=10)
+    add(client, coffee, 2)
+    add(client, honey, 1)
+    page = text(client.get("/checkout"))
+    assert "<h1>Checkout</h1>" in page and "<title>Checkout" in page
+    assert "2 × Kopi Arabika Bajawa" in page and "Rp 170.000" in page
+    assert "1 × Madu Hutan Timor" in page and "Rp 120.000" in page
