@@ -31,7 +31,7 @@ def create_app(config=None):
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import access_log, i18n, security_headers, web
+    from . import access_log, forms, i18n, security_headers, web
     from .cart import models as _cart_models  # noqa: F401  (tables known to migrations)
     from .checkout import models as _checkout_models  # noqa: F401
     from .listing import models as _listing_models  # noqa: F401
@@ -43,6 +43,7 @@ def create_app(config=None):
     access_log.init_app(app)
     i18n.init_app(app)
     web.init_app(app)
+    forms.init_app(app)  # the error summary of refused forms
     security_headers.init_app(app)
 
     from . import ratelimit

@@ -4,7 +4,11 @@ WTForms ships no Indonesian catalogue, so "Not a valid choice." would show in En
 Indonesian page. Its messages are translated in the shop's own catalogue (marked below so that
 ``make messages`` keeps them), and every form reads them from there.
 """
+from dataclasses import dataclass
+
+from flask import g
 from flask_babel import get_translations
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 
@@ -20,11 +24,71 @@ class _ShopTranslations:
 
 
 class ShopForm(FlaskForm):
-    """Every form of the shop derives from this one (tests/test_form_language.py checks)."""
+    """Every form of the shop derives from this one (tests/test_form_language.py checks).
+
+    A form that was checked is remembered for the request, so that the page it is shown on
+    again can list its problems at the top (``form_problems``), whatever template draws it.
+    """
 
     class Meta(FlaskForm.Meta):
         def get_translations(self, form):
             return _ShopTranslations()
+
+    def validate(self, extra_validators=None):
+        checked = g.setdefault("checked_forms", [])
+        if self not in checked:
+            checked.append(self)
+        return super().validate(extra_validators)
+
+    def refuse(self, message, field=None):
+        """Show a service's refusal at the field it is about (or above the form when none is)."""
+        target = getattr(self, field, None) if field else None
+        if target is None or not hasattr(target, "errors"):
+            self.form_errors.append(message)
+        else:
+            target.errors = [*target.errors, message]
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    label: str = ""
+    anchor: str = ""  # the id of the field to jump to; empty when the problem is the whole form's
+
+
+def _messages(errors):
+    """Field errors are strings, or lists/dicts of them for fields made of fields."""
+    if isinstance(errors, str):
+        yield errors
+    elif isinstance(errors, dict):
+        for value in errors.values():
+            yield from _messages(value)
+    else:
+        for value in errors or ():
+            yield from _messages(value)
+
+
+def form_problems():
+    """Every problem of the forms checked in this request, in the order the form shows them:
+    the error summary at the top of the page (base.html) is built from this."""
+    problems = []
+    for form in g.get("checked_forms", ()):
+        csrf = getattr(form, "csrf_token", None)
+        if csrf is not None and csrf.errors:
+            problems.append(Problem(_("The form expired. Please try again.")))
+        problems += [Problem(str(message)) for message in form.form_errors]
+        for field in form:
+            if field is csrf or not field.errors:
+                continue
+            hidden = getattr(field.widget, "input_type", "") == "hidden"
+            label = field.label.text if field.label and not hidden else ""
+            problems += [Problem(str(message), label=label, anchor="" if hidden else field.id)
+                         for message in _messages(field.errors)]
+    return problems
+
+
+def init_app(app):
+    app.add_template_global(form_problems)
 
 
 class ConfirmForm(ShopForm):

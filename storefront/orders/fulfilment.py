@@ -86,13 +86,13 @@ def change_parcel(village_order_id, change, *, side, actor_name, village_id=None
     reason = " ".join(change.reason.split())
     if to in NOT_SHIPPING:
         if not reason:
-            raise OrderError(_("Say why, so the buyer and the office know."))
+            raise OrderError(_("Say why, so the buyer and the office know."), field="reason")
         values["status_reason"] = reason[:500]
     if to == "shipped":
         try:
             values.update(shipment(change.courier, change.tracking_number), shipped_at=now_utc())
         except ShipmentError as exc:
-            raise OrderError(str(exc)) from None
+            raise OrderError(str(exc), field=exc.field) from None
     if to == "accepted":
         values["accepted_at"] = now_utc()
     if to == "delivered":
@@ -145,7 +145,7 @@ def refund_delivered(village_order_id, reason, *, actor_name, refund=None):
     transfer is flagged for the office to return by hand."""
     reason = " ".join(reason.split())
     if not reason:
-        raise OrderError(_("Say why, so the buyer and the office know."))
+        raise OrderError(_("Say why, so the buyer and the office know."), field="reason")
     parcel = db.session.get(VillageOrder, village_order_id, populate_existing=True)
     if parcel is None:
         raise LookupError(village_order_id)

@@ -14,7 +14,12 @@ from .settlement import book_paid
 
 
 class OrderError(ValueError):
-    """An order action that cannot be carried out; the message is for the user."""
+    """An order action that cannot be carried out; the message is for the user, and ``field``
+    names the form field it is about when there is one (the form shows it there)."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
 
 
 def _move(order_id, from_status, to_status, actor_name, reason="", where=(), **values):

@@ -23,7 +23,12 @@ OTHER_COURIER = "other"
 
 
 class ShipmentError(ValueError):
-    """A shipment that cannot be recorded as given; the message is for the village."""
+    """A shipment that cannot be recorded as given; the message is for the village, and ``field``
+    names what it is about (``courier``, ``courier_name`` or ``tracking_number``)."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -102,12 +107,14 @@ def shipment(courier, tracking_number):
     if courier == VILLAGE_DELIVERY:
         return {"courier": VILLAGE_DELIVERY, "tracking_number": None}
     if not courier:
-        raise ShipmentError(_("Choose the courier, or say that your village carries the parcel itself."))
+        raise ShipmentError(_("Choose the courier, or say that your village carries the parcel itself."),
+                            field="courier")
     if courier == OTHER_COURIER:
-        raise ShipmentError(_("Type the name of the courier."))
+        raise ShipmentError(_("Type the name of the courier."), field="courier_name")
     listed = listed_courier(courier)
     if listed is not None and number is None:
-        raise ShipmentError(_("Type the tracking number from the %(courier)s receipt.", courier=listed.name))
+        raise ShipmentError(_("Type the tracking number from the %(courier)s receipt.", courier=listed.name),
+                            field="tracking_number")
     name = listed.name if listed is not None else courier[:40]
     return {"courier": name, "tracking_number": number[:60] if number else None}
 

@@ -99,7 +99,7 @@ def change_order(village_order_id):
             change_parcel(parcel.id, change, side=VILLAGE, village_id=current_user.village_id,
                           actor_name=current_user.audit_name, refund=refund_parcel)
     except OrderError as exc:
-        form.form_errors.append(str(exc))
+        form.refuse(str(exc), exc.field)
         return _render(_own_parcel(village_order_id), form, 422)
     flash(_("Parcel %(number)s is now %(status)s.", number=number,
             status=STATUS_LABELS[change.to_status]), "success")

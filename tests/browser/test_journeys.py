@@ -105,8 +105,18 @@ def test_money_goes_from_a_buyer_through_the_village_back_to_the_village(journey
     assert bought[0] in member.text() and bought[1] not in member.text()  # only its own line
     for button in ("Terima pesanan", "Tandai sudah dikemas"):
         member.click(member.page.get_by_role("button", name=button), button)
-    member.page.select_option("select[name=courier]", "JNE")
+    # Shipped without choosing the courier: the page comes back with the problem at the top,
+    # focused and in sight, linked to the field, and the typed number still there.
     member.page.fill("input[name=tracking_number]", "JNE0123456789")
+    member.click(member.page.get_by_role("button", name="Tandai sudah dikirim"), "ship refused: no courier")
+    summary = member.page.locator("#error-summary")
+    assert "Pilih kurir" in summary.inner_text()
+    assert member.page.evaluate("document.activeElement.id") == "error-summary"
+    assert summary.bounding_box()["y"] < 800  # visible without scrolling
+    assert member.page.input_value("input[name=tracking_number]") == "JNE0123456789"
+    summary.get_by_role("link").first.click()
+    assert member.page.evaluate("document.activeElement.name") == "courier"
+    member.page.select_option("select[name=courier]", "JNE")
     member.click(member.page.get_by_role("button", name="Tandai sudah dikirim"), "shipped")
     assert "JNE0123456789" in member.text()
     member.goto("/portal/keuangan")
