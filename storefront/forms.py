@@ -57,15 +57,16 @@ class Problem:
 
 
 def _messages(errors):
-    """Field errors are strings, or lists/dicts of them for fields made of fields."""
-    if isinstance(errors, str):
-        yield errors
-    elif isinstance(errors, dict):
+    """Field errors are messages (strings or lazy strings), or lists/dicts of them for fields
+    made of fields."""
+    if isinstance(errors, dict):
         for value in errors.values():
             yield from _messages(value)
-    else:
-        for value in errors or ():
+    elif isinstance(errors, (list, tuple)):
+        for value in errors:
             yield from _messages(value)
+    elif errors:
+        yield errors
 
 
 def form_problems():

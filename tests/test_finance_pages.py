@@ -265,9 +265,9 @@ def test_a_payout_batch_its_bank_file_paid_and_failed(app, two):
     ids = {p.village_id: p.id for p in db.session.scalars(select(Payout))}
     assert rows == [
         ["Kode bank", "Bank", "Nomor rekening", "Pemilik rekening", "Jumlah", "Keterangan", "Desa"],
-        ["130", "Bank NTT", NUMBER_A, "Kelompok Tani Uji", "120000", f"Produk Desa NTT payout {ids[a.id]}",
+        ["130", "Bank NTT", NUMBER_A, "Kelompok Tani Uji", "120000", f"Produk Desa NTT pembayaran {ids[a.id]}",
          "Desa Beiposo"],
-        ["130", "Bank NTT", NUMBER_B, "Kelompok Tani Uji", "60000", f"Produk Desa NTT payout {ids[b.id]}",
+        ["130", "Bank NTT", NUMBER_B, "Kelompok Tani Uji", "60000", f"Produk Desa NTT pembayaran {ids[b.id]}",
          "Desa Watublapi"],
     ]
     assert ledger.balance(a.id) == (0, 0) and ledger.balance(c.id) == (0, 49_999)
@@ -401,10 +401,16 @@ def test_bad_input_gets_a_message_and_changes_nothing(busy, case):
     client = busy[who]
     url = url(busy) if callable(url) else url
     before = _snapshot()
-    response = _post(client, url, data(busy), page=page)
-    assert response.status_code in (303, 422), response.status_code
-    html = _flash(client, response) if response.status_code == 303 else response.get_data(as_text=True)
-    assert message in _text(html), _text(html)[:2000]
+    sent = data(busy)
+    response = _post(client, url, sent, page=page)
+    # The form comes back (not a redirect): the problem listed at the top, what was typed kept.
+    assert response.status_code == 422, response.status_code
+    html = response.get_data(as_text=True)
+    summary = html.split('class="error-summary"')[1].split("</div>")[0]
+    assert message in _text(summary), _text(html)[:2000]
+    for name, value in sent.items():
+        if value.strip() and name != "bank_code":  # a bank not on the list cannot stay chosen
+            assert re.search(rf'value="{re.escape(value)}"|>\s*{re.escape(value)}</textarea>', html), value
     assert untranslated(html, "id") == []
     assert _snapshot() == before
 
@@ -414,10 +420,11 @@ def test_a_closed_payout_cannot_be_closed_again(busy):
     _post(office, f"/kantor/pembayaran/{payout}/selesai", {"bank_reference": "BNTT0001",
                                                            "paid_on": today_wita().isoformat()}, page="/kantor/keuangan")
     before = _snapshot()
-    html = _flash(office, _post(office, f"/kantor/pembayaran/{payout}/selesai",
-                                {"bank_reference": "BNTT0002", "paid_on": today_wita().isoformat()},
-                                page="/kantor/keuangan"))
-    assert "Pembayaran ini sudah ditutup." in _text(html)
+    answer = _post(office, f"/kantor/pembayaran/{payout}/selesai",
+                   {"bank_reference": "BNTT0002", "paid_on": today_wita().isoformat()}, page="/kantor/keuangan")
+    assert answer.status_code == 422  # the batch page again, saying why, at the top
+    summary = _text(answer.get_data(as_text=True).split('class="error-summary"')[1].split("</div>")[0])
+    assert "Pembayaran ini sudah ditutup." in summary
     assert _snapshot() == before
 
 

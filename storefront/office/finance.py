@@ -24,11 +24,12 @@ from ..villages.services import villages_by_name
 from .blueprint import bp
 from .finance_forms import AdjustmentForm, BatchForm, FeeForm, PayoutPaidForm, ReasonForm
 
-#: The remark on each transfer of a bulk-transfer file: the bank shows it to the village.
-TRANSFER_REMARK = "Produk Desa NTT payout {id}"
+#: The remark on each transfer of a bulk-transfer file: the bank shows it to the village, so it
+#: is Indonesian whatever language the office reads (32 characters up to payout 99999).
+TRANSFER_REMARK = "Produk Desa NTT pembayaran {id}"
 
 
-def _render_overview(fee_form=None, batch_form=None, status=200):
+def _render_overview(fee_form=None, batch_form=None, status=200, refused=None):
     rate = ledger.fee_rate_in_force()
     if fee_form is None:
         fee_form = FeeForm(formdata=None)
@@ -39,7 +40,7 @@ def _render_overview(fee_form=None, batch_form=None, status=200):
         batches=payouts.recent_batches(), fee_form=fee_form, batch_form=batch_form, rate=rate,
         fee=fee_percent(rate.basis_points if rate else 0), villages=villages_by_name(),
         confirm_form=ConfirmForm(), account_labels=ACCOUNT_LABELS, account_tags=ACCOUNT_TAGS,
-        bank_name=bank_name), status
+        bank_name=bank_name, refused=refused), status
 
 
 @bp.get("/keuangan")
@@ -87,17 +88,17 @@ def build_batch():
 
 def _review(account_id, verified):
     account = db.get_or_404(BankAccount, account_id)
-    form = ConfirmForm() if verified else ReasonForm()
+    form = ConfirmForm() if verified else _row_form(ReasonForm(), account.id, reason="refuse")
     if not form.validate_on_submit():
-        flash(_("The form has expired") if verified else _first_error(form), "warning")
-        return redirect(url_for("office.finance"), code=303)
+        return _render_overview(status=422, refused=(account.id, form))
     village = db.session.get(Village, account.village_id)
     try:
         with unit_of_work():
             payouts.review_account(account.id, verified=verified, actor_name=current_user.audit_name,
                                    note="" if verified else form.reason.data)
     except LedgerError as exc:
-        flash(str(exc), "warning")
+        form.refuse(str(exc))
+        return _render_overview(status=422, refused=(account.id, form))
     else:
         if verified:
             flash(_("The account of %(village)s is verified: payouts can go to it.", village=village.name), "success")
@@ -120,20 +121,16 @@ def refuse_account(account_id):
     return _review(account_id, False)
 
 
-def _first_error(form):
-    if form.csrf_token.errors:
-        return _("The form has expired")
-    for errors in form.errors.values():
-        if errors:
-            return errors[0]
-    return _("The form has expired")
-
-
 @bp.get("/keuangan/batch/<id:batch_id>")
 @office_required
 def batch(batch_id):
     """The batch's payouts, each with its outcome or the forms to record it."""
-    found = db.get_or_404(PayoutBatch, batch_id)
+    return _render_batch(db.get_or_404(PayoutBatch, batch_id))
+
+
+def _render_batch(found, refused=None, status=200):
+    """The batch page; ``refused`` is ``(payout_id, kind, form)`` of a refused form, shown again in
+    its payout's row with what was typed and why it was refused."""
     rows = payouts.batch_payouts(found.id)
     to_transfer = [payout for payout, _name, _account in rows if payout.status == "sent"]
     return render_template(
@@ -141,7 +138,15 @@ def batch(batch_id):
         payout_tags=PAYOUT_TAGS,
         to_transfer_idr=sum(p.amount_idr for p in to_transfer), to_transfer=len(to_transfer),
         total_idr=sum(payout.amount_idr for payout, _name, _account in rows), today=today_wita(),
-        confirm_form=ConfirmForm())
+        confirm_form=ConfirmForm(), refused=refused), status
+
+
+def _row_form(form, payout_id, **ids):
+    """A form of one row of a list: its fields get the ids the row's inputs carry, so that the
+    error summary's links reach them."""
+    for name, prefix in ids.items():
+        form[name].id = f"{prefix}-{payout_id}"
+    return form
 
 
 def batch_file_rows(batch_id):
@@ -176,19 +181,22 @@ def _payout_or_404(payout_id):
 def payout_paid(payout_id):
     """The bank transferred the money: its reference and date; the village is mailed."""
     payout = _payout_or_404(payout_id)
-    form = PayoutPaidForm()
+    form = _row_form(PayoutPaidForm(), payout.id, bank_reference="reference", paid_on="paid-on")
     if not form.validate_on_submit():
-        flash(_("Payout #%(id)s: %(problem)s", id=payout.id, problem=_first_error(form)), "warning")
-    else:
-        try:
-            with unit_of_work():
-                payouts.mark_payout_paid(payout.id, bank_reference=form.bank_reference.data,
-                                         paid_on=form.paid_on.data, actor_name=current_user.audit_name)
-        except LedgerError as exc:
-            flash(_("Payout #%(id)s: %(problem)s", id=payout.id, problem=str(exc)), "warning")
-        else:
-            flash(_("Payout #%(id)s is marked paid; the village is told by e-mail.", id=payout.id), "success")
+        return _refused_in_batch(payout, "paid", form)
+    try:
+        with unit_of_work():
+            payouts.mark_payout_paid(payout.id, bank_reference=form.bank_reference.data,
+                                     paid_on=form.paid_on.data, actor_name=current_user.audit_name)
+    except LedgerError as exc:
+        form.refuse(_("Payout #%(id)s: %(problem)s", id=payout.id, problem=str(exc)))
+        return _refused_in_batch(payout, "paid", form)
+    flash(_("Payout #%(id)s is marked paid; the village is told by e-mail.", id=payout.id), "success")
     return redirect(url_for("office.batch", batch_id=payout.batch_id), code=303)
+
+
+def _refused_in_batch(payout, kind, form):
+    return _render_batch(db.session.get(PayoutBatch, payout.batch_id), (payout.id, kind, form), 422)
 
 
 @bp.post("/pembayaran/<id:payout_id>/gagal")
@@ -196,22 +204,21 @@ def payout_paid(payout_id):
 def payout_failed(payout_id):
     """The transfer failed or came back: the money returns to the village's balance."""
     payout = _payout_or_404(payout_id)
-    form = ReasonForm()
+    form = _row_form(ReasonForm(), payout.id, reason="failed")
     if not form.validate_on_submit():
-        flash(_("Payout #%(id)s: %(problem)s", id=payout.id, problem=_first_error(form)), "warning")
-    else:
-        try:
-            with unit_of_work():
-                payouts.mark_payout_failed(payout.id, reason=form.reason.data, actor_name=current_user.audit_name)
-        except LedgerError as exc:
-            flash(_("Payout #%(id)s: %(problem)s", id=payout.id, problem=str(exc)), "warning")
-        else:
-            flash(_("Payout #%(id)s is marked failed; %(amount)s is back in the village's balance.",
-                    id=payout.id, amount=format_idr(payout.amount_idr)), "success")
+        return _refused_in_batch(payout, "failed", form)
+    try:
+        with unit_of_work():
+            payouts.mark_payout_failed(payout.id, reason=form.reason.data, actor_name=current_user.audit_name)
+    except LedgerError as exc:
+        form.refuse(_("Payout #%(id)s: %(problem)s", id=payout.id, problem=str(exc)))
+        return _refused_in_batch(payout, "failed", form)
+    flash(_("Payout #%(id)s is marked failed; %(amount)s is back in the village's balance.",
+            id=payout.id, amount=format_idr(payout.amount_idr)), "success")
     return redirect(url_for("office.batch", batch_id=payout.batch_id), code=303)
 
 
-def _render_village(village, form=None, status=200):
+def _render_village(village, form=None, status=200, refused=None):
     page = statement_page(village.id, request.args.get("sebelum"))
     pending_idr, available_idr = ledger.balance(village.id)
     account = payouts.current_account(village.id)
@@ -220,7 +227,7 @@ def _render_village(village, form=None, status=200):
         pending_idr=pending_idr, available_idr=available_idr, account=account,
         bank=bank_name(account.bank_code) if account else "", account_labels=ACCOUNT_LABELS,
         account_tags=ACCOUNT_TAGS, form=form or AdjustmentForm(formdata=None), reverse_form=ConfirmForm(),
-        payouts=payouts.village_payouts(village.id), payout_labels=PAYOUT_LABELS), status
+        payouts=payouts.village_payouts(village.id), payout_labels=PAYOUT_LABELS, refused=refused), status
 
 
 @bp.get("/desa/<id:village_id>/keuangan")
@@ -263,19 +270,19 @@ def reverse_adjustment(village_id, entry_id):
     entry = db.session.get(LedgerEntry, entry_id)
     if entry is None or entry.village_id != village.id or entry.cause != "adjustment":
         abort(404)
-    form = ReasonForm()
+    form = _row_form(ReasonForm(), entry_id, reason="reverse")
     if not form.validate_on_submit():
-        flash(_first_error(form), "warning")
+        return _render_village(village, status=422, refused=(entry_id, form))
+    try:
+        with unit_of_work():
+            ledger.reverse_adjustment(entry_id, current_user.audit_name, form.reason.data, village_id=village.id)
+    except LookupError:
+        abort(404)
+    except LedgerError as exc:
+        form.refuse(str(exc))
+        return _render_village(village, status=422, refused=(entry_id, form))
+    except IntegrityError:  # reversed by a second press at the same moment
+        flash(_("This entry was reversed already."), "warning")
     else:
-        try:
-            with unit_of_work():
-                ledger.reverse_adjustment(entry_id, current_user.audit_name, form.reason.data, village_id=village.id)
-        except LookupError:
-            abort(404)
-        except LedgerError as exc:
-            flash(str(exc), "warning")
-        except IntegrityError:  # reversed by a second press at the same moment
-            flash(_("This entry was reversed already."), "warning")
-        else:
-            flash(_("The adjustment is reversed."), "success")
+        flash(_("The adjustment is reversed."), "success")
     return redirect(url_for("office.village_finance", village_id=village.id), code=303)
