@@ -4,8 +4,10 @@ to its field, and with what the person typed still in the fields (issue 17: on a
 import re
 
 from .conftest import csrf_token
+from . import test_portal_orders
 from .test_portal_orders import member_client, move, office_marks_paid, parcel_of, text
-from .test_portal_orders import two_village_order  # noqa: F401  (fixture)
+
+two_village_order = test_portal_orders.two_village_order  # the fixture: two villages, one paid order
 
 
 def summary_of(page):
