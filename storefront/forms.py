@@ -7,8 +7,7 @@ Indonesian page. Its messages are translated in the shop's own catalogue (marked
 from dataclasses import dataclass
 
 from flask import g
-from flask_babel import get_translations
-from flask_babel import gettext as _
+from flask_babel import get_translations, gettext as _
 from flask_wtf import FlaskForm
 
 

@@ -3,8 +3,8 @@ to its field, and with what the person typed still in the fields (issue 17: on a
 1,200 px below the top looks as if nothing happened)."""
 import re
 
-from .conftest import csrf_token
 from . import test_portal_orders
+from .conftest import csrf_token
 from .test_portal_orders import member_client, move, office_marks_paid, parcel_of, text
 
 two_village_order = test_portal_orders.two_village_order  # the fixture: two villages, one paid order
