@@ -128,7 +128,8 @@ def load_config(app, overrides=None):
     cfg["SCAN_ROOT"] = env.get("SCAN_ROOT") or str(instance / "scans")
     # One request: a product form with its photos (each up to 20 MB; 64 MB holds eight ordinary
     # 12 MP phone photos of 3-8 MB, or three 50 MP ones) or a paper with its scan (20 MB). Flask
-    # refuses more before reading it (413: web.py's page says what to do). Werkzeug keeps uploads
+    # refuses more before reading it (413): a form that sends files comes back with the message at
+    # its file field (upload_forms.py), other pages get web.py's page. Werkzeug keeps uploads
     # above 500 KB in temporary files, not in memory. A proxy in front must let as much through
     # (nginx: client_max_body_size 64m).
     cfg["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024

@@ -34,9 +34,7 @@ class ShopForm(FlaskForm):
             return _ShopTranslations()
 
     def validate(self, extra_validators=None):
-        checked = g.setdefault("checked_forms", [])
-        if self not in checked:
-            checked.append(self)
+        remember_checked(self)
         return super().validate(extra_validators)
 
     def refuse(self, message, field=None):
@@ -46,6 +44,13 @@ class ShopForm(FlaskForm):
             self.form_errors.append(message)
         else:
             target.errors = [*target.errors, message]
+
+
+def remember_checked(form):
+    """Count ``form`` among the forms whose problems this request's page lists at its top."""
+    checked = g.setdefault("checked_forms", [])
+    if form not in checked:
+        checked.append(form)
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,11 @@ from .clock import to_wita
 from .contact import display_phone, whatsapp_number
 from .extensions import db, login_manager
 from .legality.papers import check_url, kind_label
-from .legality.scans import MAX_PDF_BYTES, MAX_SCAN_BYTES
 from .legality.services import status_label
 from .media import media_url
 from .money import format_idr
-from .products.listings import MAX_PHOTO_BYTES
 from .products.review import review_label
+from .upload_forms import too_large_form_page
 from .urls import external_url
 
 
@@ -36,27 +35,12 @@ def _error_page(status, title, message, template="errors/error.html", **context)
     return render_template(template, status=status, title=title, message=message, **context), status
 
 
-#: The forms that send files: photos of a product, the scan of a paper.
-_PHOTO_FORMS = ("portal.new_product", "portal.edit_product")
-_PAPER_FORMS = ("portal.submit_paper", "portal.resubmit_paper")
-
-
 def _too_large_message():
-    """What to tell someone whose request Flask refused as too large (413), by the form it came
-    from: nothing of it was read or saved, and the way on is to send less at a time."""
-    mb = 1024 * 1024
+    """What to tell someone whose request Flask refused as too large (413) when no form page of
+    its own can say it (upload_forms.py): nothing of it was read or saved."""
     limit = current_app.config["MAX_CONTENT_LENGTH"] or 0
-    over_limit = (request.content_length or 0) > limit
-    if over_limit and request.endpoint in _PHOTO_FORMS:
-        return _("The photos you chose add up to more than %(total)s MB, more than one save can take, so "
-                 "nothing was saved. Go back and choose fewer photos at a time (each may be up to %(each)s MB): "
-                 "you can add more photos after saving.", total=limit // mb, each=MAX_PHOTO_BYTES // mb)
-    if over_limit and request.endpoint in _PAPER_FORMS:
-        return _("The file is too large to send, so nothing was saved. A photo or scan of the paper may be up "
-                 "to %(image)s MB, a PDF up to %(pdf)s MB. Go back and choose a smaller file, or take a photo "
-                 "of the paper with your phone's camera.", image=MAX_SCAN_BYTES // mb, pdf=MAX_PDF_BYTES // mb)
     return _("What you sent is more than the shop can take at once (%(total)s MB), so nothing was saved. "
-             "Go back and send less at a time.", total=limit // mb)
+             "Go back and send less at a time.", total=limit // (1024 * 1024))
 
 
 def init_app(app):
@@ -109,7 +93,12 @@ def init_app(app):
 
     @app.errorhandler(413)
     def too_large(error):
-        # Back to the form it came from (a fresh one: what was typed could not be read).
+        # A page whose form sends files shows that form again, the message at its file field.
+        if not request.path.startswith("/api/"):
+            page = too_large_form_page()
+            if page is not None:
+                return page
+        # Else back to the form it came from (a fresh one: what was typed could not be read).
         rule = request.url_rule
         back = request.path if rule is not None and "GET" in (rule.methods or ()) else None
         return _error_page(413, _("Too large to send"), _too_large_message(), template="errors/too_large.html",

@@ -5,7 +5,6 @@ message rather than answered with an error, so an old or hand-edited link still 
 The words of a search are planned in ``search.py`` (what each word finds, and the points that
 order the results by relevance).
 """
-import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +16,8 @@ from sqlalchemy.orm import selectinload
 from ..clock import today_wita
 from ..extensions import db
 from ..listing.rule import sellable_condition, sellable_products
-from ..numbers import INTEGER_MAX, whole_number
+from ..money import parse_price
+from ..numbers import whole_number
 from ..products.models import Category, Product
 from ..villages.models import Village
 from ..villages.regions import REGENCIES
@@ -106,30 +106,6 @@ def _first(args, *names):
         if value not in (None, ""):
             return value.strip()
     return None
-
-
-#: "85000", "85.000", "Rp 85.000", "Rp85.000,-", "85.000,00", "85rb", "85 ribu", "85k",
-#: "1,5jt", "2 juta": how Indonesians write a price. A fraction only before "rb" or "jt".
-_PRICE = re.compile(r"(?:rp\.?)?\s*(?P<whole>[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]{1,12})"
-                    r"(?:(?P<cents>,-|,00?)|[.,](?P<fraction>[0-9]{1,3}))?"
-                    r"\s*(?P<unit>rb|ribu|k|jt|juta)?\.?")
-_UNITS = {None: 1, "rb": 1000, "ribu": 1000, "k": 1000, "jt": 1_000_000, "juta": 1_000_000}
-
-
-def parse_price(text):
-    """Whole rupiah from a price as a person types it, or None (also for a negative amount,
-    a fraction of a rupiah or more than the database holds)."""
-    match = _PRICE.fullmatch((text or "").strip().lower())
-    if not match or (match["fraction"] and not match["unit"]) or (match["cents"] and match["unit"]):
-        return None
-    scale = _UNITS[match["unit"]]
-    whole = int(match["whole"].replace(".", "")) * scale
-    fraction = match["fraction"] or ""
-    if fraction:
-        if scale < 10 ** len(fraction):
-            return None
-        whole += int(fraction) * scale // 10 ** len(fraction)
-    return whole if whole <= INTEGER_MAX else None
 
 
 def _parse_prices(args, f):

@@ -4,7 +4,7 @@ List them with what keeps each one hidden, add new ones, change them, add and re
 Papers are never edited here: where one is missing the pages link to the paper flow.
 """
 from flask import abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -21,6 +21,7 @@ from ..products.models import Product
 from ..products.review import (ReviewError, identity, pending_revision, proposed, review_notes,
                                withdraw_revision)
 from ..unit_of_work import unit_of_work
+from ..upload_forms import form_page_on_too_large
 from .blueprint import bp, own_village
 from .listing_forms import EditProductForm, NewProductForm
 
@@ -90,11 +91,26 @@ def _photos(form):
     return None if form.photos.errors else images
 
 
+def _photos_not_kept(form, checked):
+    """The form is shown again because of another field: the photos chosen are checked all the
+    same unless they were (``checked``), so that a refused one is said now, not on the next try,
+    and the member is told to choose them again: a browser never fills in a file field."""
+    if not form.is_submitted() or form.photos.errors:
+        return
+    chosen = len(form.uploads())
+    if chosen and not form.photos.errors and (checked or _photos(form) is not None):
+        form.photos.errors.append(ngettext("The photo you chose was not saved with the rest: choose it again.",
+                                           "The %(num)s photos you chose were not saved with the rest: "
+                                           "choose them again.", chosen))
+
+
 @bp.route("/produk/baru", methods=["GET", "POST"])
+@form_page_on_too_large
 @member_required
 def new_product():
     """Add a product; it shows in the shop once the listing rule allows (papers verified)."""
     form = NewProductForm(categories=all_categories(), locale=current_language())
+    images = None
     if form.validate_on_submit():
         images = _photos(form)
         if images is not None:
@@ -108,6 +124,7 @@ def new_product():
                 flash(_("%(name)s is saved. The office reviews every new product before it is shown; "
                         "below: what it still waits for.", name=product.name), "success")
                 return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
+    _photos_not_kept(form, checked=images is not None)
     status = 422 if form.is_submitted() else 200
     return render_template("portal/product_form.html", form=form, product=None, missing=None,
                            badge=None, clause_labels=CLAUSE_LABELS, village=own_village()), status
@@ -130,12 +147,14 @@ def _saved_message(product, saved):
 
 
 @bp.route("/produk/<id:product_id>/ubah", methods=["GET", "POST"])
+@form_page_on_too_large
 @member_required
 def edit_product(product_id):
     """Change a product of the village; the papers it still needs are listed beside the form."""
     product = _own_product(product_id)
     form = EditProductForm(categories=all_categories(), locale=current_language(),
                            data=_form_values(product, pending_revision(product.id)))
+    images = None
     if form.validate_on_submit():
         images = _photos(form)
         if images is not None:
@@ -152,6 +171,7 @@ def edit_product(product_id):
                 flash(_saved_message(product, saved), "success")
                 return redirect(url_for("portal.edit_product", product_id=product.id), code=303)
         product = _own_product(product_id)  # a failed save rolled back and expired it
+    _photos_not_kept(form, checked=images is not None)
     status = 422 if form.is_submitted() else 200
     return _edit_page(product, form), status
 
