@@ -1,5 +1,6 @@
 """What the outbox worker does once a minute besides delivering, so that no cron is needed: an
 explicit list (a job renamed or removed breaks an import here, never silently at run time)."""
+from .legality.held_scans import expire_held_scans
 from .orders.deadlines import flag_overdue_parcels
 from .orders.fulfilment import deliver_unconfirmed_parcels
 from .orders.reminders import remind_unpaid_orders
@@ -7,4 +8,4 @@ from .orders.services import expire_unpaid_orders
 
 #: Each runs in a unit of work of its own (``outbox.worker.housekeeping``).
 HOUSEKEEPING = (remind_unpaid_orders, expire_unpaid_orders, flag_overdue_parcels,
-                deliver_unconfirmed_parcels)
+                deliver_unconfirmed_parcels, expire_held_scans)

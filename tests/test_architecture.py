@@ -156,13 +156,14 @@ def test_mail_leaves_only_through_the_outbox():
 
 def test_the_housekeeping_jobs_are_an_explicit_list(app):
     from storefront.jobs import HOUSEKEEPING
+    from storefront.legality.held_scans import expire_held_scans
     from storefront.orders.deadlines import flag_overdue_parcels
     from storefront.orders.fulfilment import deliver_unconfirmed_parcels
     from storefront.orders.reminders import remind_unpaid_orders
     from storefront.orders.services import expire_unpaid_orders
 
     assert HOUSEKEEPING == (remind_unpaid_orders, expire_unpaid_orders, flag_overdue_parcels,
-                            deliver_unconfirmed_parcels)
+                            deliver_unconfirmed_parcels, expire_held_scans)
     assert app.extensions["housekeeping_jobs"] is HOUSEKEEPING
 
 

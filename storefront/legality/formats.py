@@ -35,6 +35,17 @@ EXAMPLES = {
     "geographical_indication": "ID G 000000014",
 }
 
+#: One number per kind in its printed form, without words (shown to a village whose number
+#: does not look usual, in either language).
+SAMPLES = {
+    "nib": "9120301234567",
+    "pirt": "P-IRT No. 2053374020970-28",
+    "bpom_md": "BPOM RI MD 123456789012",
+    "halal": "ID53110012345670824",
+    "trademark": "IDM000984301",
+    "geographical_indication": "ID G 000000014",
+}
+
 
 class NumberFormatError(ValueError):
     """The number does not look like a paper of its kind."""

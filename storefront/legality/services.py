@@ -2,12 +2,13 @@
 
 Each function changes one paper, writes its audit row and flushes; the caller commits once.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from ..clock import now_utc, today_wita
 from ..extensions import db
@@ -51,7 +52,8 @@ class PaperData:
 def clean_number(kind, raw):
     """The printed form when the number matches its kind's format, else the text as typed.
 
-    Villages are never turned away on format alone: the office sees a flag and decides.
+    Villages are never turned away on format alone: the office sees a flag and decides (and the
+    village is asked to confirm such a number first, ``PaperCheck.odd_number``).
     """
     try:
         return normalise_number(kind, raw)
@@ -60,8 +62,12 @@ def clean_number(kind, raw):
 
 
 def number_looks_right(certificate):
+    return _matches_format(certificate.kind, certificate.number)
+
+
+def _matches_format(kind, number):
     try:
-        return normalise_number(certificate.kind, certificate.number) == certificate.number
+        return normalise_number(kind, number) == number
     except NumberFormatError:
         return False
 
@@ -75,36 +81,100 @@ def _record(certificate, from_status, to_status, actor, reason, actor_name=None)
         reason=reason or ""))
 
 
-def _check_paper(data, village_id, certificate=None):
-    if data.kind not in KINDS:
-        raise LegalityError(_("Choose the kind of paper."))
-    number = clean_number(data.kind, data.number)
-    if not number or len(number) > 60:
-        raise LegalityError(_("Enter the number exactly as printed on the paper."))
+@dataclass
+class PaperCheck:
+    """Everything wrong with what a village typed, found in one pass (``check_paper``)."""
+
+    #: The number as it will be stored (printed form, or as typed when its format is unusual).
+    number: str | None
+    products: list
+    #: Field name (``kind``, ``number``, ``issued_on``, ``expires_on``, ``products``) -> messages.
+    problems: dict = field(default_factory=dict)
+    #: The number does not match its kind's usual format: not an error, the village confirms it.
+    odd_number: bool = False
+
+    def refuse(self, name, message):
+        self.problems.setdefault(name, []).append(message)
+
+
+class PaperRefused(LegalityError):
+    """What a village typed about a paper cannot be saved; ``problems`` lists every reason by field."""
+
+    def __init__(self, problems):
+        self.problems = problems
+        super().__init__(" ".join(m for messages in problems.values() for m in messages))
+
+
+def check_paper(data, village_id, certificate=None):
+    """Check a paper as typed and report every problem at once, each under its field.
+
+    ``data`` may hold None where the form could not read a value (a missing date): the checks
+    that need it are skipped, the others still run. ``certificate`` is the paper being corrected.
+    """
+    check = PaperCheck(number=None, products=[])
     today = today_wita()
-    if data.issued_on > today:
-        raise LegalityError(_("The issue date cannot be in the future."))
+    kind = data.kind if data.kind in KINDS else None
+    if data.kind is not None and kind is None:
+        check.refuse("kind", _("Choose the kind of paper."))
+    if certificate is not None and kind is not None and kind != certificate.kind:
+        check.refuse("kind", _("A corrected paper keeps its kind; submit a new paper for another kind."))
+
+    if data.number is not None:
+        number = clean_number(kind, data.number) if kind else " ".join(str(data.number).split()).upper()
+        if not number or len(number) > 60:
+            check.refuse("number", _("Enter the number exactly as printed on the paper."))
+        elif not any(ch.isdigit() for ch in number):
+            check.refuse("number", _("A paper's number has digits: enter it exactly as printed on the paper."))
+        else:
+            check.number = number
+            check.odd_number = kind is not None and not _matches_format(kind, number)
+            clash = db.session.scalars(
+                select(Certificate).where(func.upper(Certificate.number) == number.upper())).first()
+            if clash is not None and clash is not certificate:
+                check.refuse("number", _("A paper with number %(number)s is already registered.", number=number))
+
+    if data.issued_on is not None and data.issued_on > today:
+        check.refuse("issued_on", _("The issue date cannot be in the future."))
     if data.expires_on is not None:
-        if data.expires_on < data.issued_on:
-            raise LegalityError(_("The expiry date cannot be before the issue date."))
-        if data.expires_on < today:
-            raise LegalityError(_("This paper has already expired; submit the renewed paper instead."))
-    clash = db.session.scalars(select(Certificate).where(func.upper(Certificate.number) == number.upper())).first()
-    if clash is not None and clash is not certificate:
-        raise LegalityError(_("A paper with number %(number)s is already registered.", number=number))
+        if data.issued_on is not None and data.expires_on < data.issued_on:
+            check.refuse("expires_on", _("The expiry date cannot be before the issue date."))
+        elif data.expires_on < today:
+            check.refuse("expires_on", _("This paper has already expired; submit the renewed paper instead."))
+
+    if kind in VILLAGE_WIDE_KINDS:
+        return check
     product_ids = sorted(set(data.product_ids or []))
-    if data.kind in VILLAGE_WIDE_KINDS:
-        product_ids = []
-    elif data.kind in PRODUCT_KINDS and not product_ids:
-        raise LegalityError(_("Choose the products this paper covers."))
-    products = []
-    if product_ids:
-        products = db.session.scalars(
-            select(Product).where(Product.id.in_(product_ids), Product.village_id == village_id)
-        ).all()
-        if len(products) != len(product_ids):
-            raise LegalityError(_("A paper can only cover your own village's products."))
-    return number, products
+    if kind in PRODUCT_KINDS and not product_ids:
+        check.refuse("products", _("Choose the products this paper covers."))
+    if not product_ids:
+        return check
+    products = db.session.scalars(
+        select(Product).where(Product.id.in_(product_ids), Product.village_id == village_id)
+        .options(selectinload(Product.category)).order_by(Product.name)
+    ).all()
+    if len(products) != len(product_ids):
+        check.refuse("products", _("A paper can only cover your own village's products."))
+    if kind in PRODUCT_KINDS:
+        not_food = [p.name for p in products if not p.category.is_food]
+        if not_food:
+            check.refuse("products", _(
+                "This kind of paper is for food and drink; these products are not food: %(products)s.",
+                products=", ".join(not_food)))
+    if kind == "halal":
+        non_halal = [p.name for p in products if p.non_halal]
+        if non_halal:
+            check.refuse("products", _(
+                "A halal certificate cannot cover a product declared non-halal: %(products)s.",
+                products=", ".join(non_halal)))
+    check.products = list(products)
+    return check
+
+
+def _check_paper(data, village_id, certificate=None):
+    check = check_paper(data, village_id, certificate)
+    if check.problems:
+        raise PaperRefused(check.problems)
+    return check.number, check.products
 
 
 def submit_certificate(*, village_id, actor, data, scan):
@@ -125,8 +195,6 @@ def resubmit_certificate(certificate, *, actor, data, scan=None):
     """A rejected paper comes back corrected (and, if given, with a new scan) as pending."""
     if certificate.status != "rejected":
         raise TransitionError(_("Only a rejected paper can be corrected and sent again."))
-    if data.kind != certificate.kind:
-        raise LegalityError(_("A corrected paper keeps its kind; submit a new paper for another kind."))
     number, products = _check_paper(data, certificate.village_id, certificate)
     certificate.number = number
     certificate.issued_on = data.issued_on
