@@ -1,12 +1,15 @@
 """The office's orders: what needs a person (held orders, parcels not accepted in time, money
 to return by hand, card payments the shop refused, orders paid too little or too much), bank
 transfers to record from the statement, the buyers' transfer receipts, refunds of delivered
-parcels, shipping rates."""
-from flask import abort, flash, redirect, render_template, send_from_directory, url_for
+parcels, shipping rates; a search over every order, and each order's own page."""
+from flask import abort, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from ..access import office_required
+from ..catalog.paging import page_number
+from ..checkout.forms import PAYMENT_LABELS
 from ..checkout.models import ZONES
 from ..checkout.shipping import rates, set_rates
 from ..clock import today_wita
@@ -16,9 +19,11 @@ from ..legality.scans import scan_root
 from ..money import format_idr, format_stripe_amount
 from ..orders.forms import ParcelForm
 from ..orders.fulfilment import OFFICE, STATUS_LABELS, Change, change_parcel, refund_delivered
-from ..orders.models import Order
-from ..orders.queries import held_orders, orders_awaiting_payment, parcels_needing_office, recent_orders
+from ..orders.models import Order, VillageOrder
+from ..orders.queries import (MAX_SEARCH_LENGTH, held_orders, orders_awaiting_payment, parcels_needing_office,
+                              search_orders)
 from ..orders.services import OrderError, mark_refunded, release_hold
+from ..orders.status import LABELS as ORDER_LABELS
 from ..orders.timeline import order_views
 from ..payments import reconcile
 from ..payments.forms import CancelForm, RefundForm, TransferForm, first_error
@@ -28,6 +33,13 @@ from ..payments.stripe_gateway import REFUSALS, refund_parcel, refused_payments,
 from ..unit_of_work import unit_of_work
 from .blueprint import bp
 from .forms import RatesForm
+from .order_page import MOVE_LABELS, RECEIVED_LABELS, REFUND_LABELS, order_page
+
+#: Orders per page of the list and of a search.
+PAGE_SIZE = 50
+#: ``?kembali=pesanan`` on an action's address: the office acted from the order's own page and
+#: goes back there (without it, back to the list).
+BACK_TO_ORDER = "pesanan"
 
 
 @bp.get("/pesanan")
@@ -35,7 +47,23 @@ from .forms import RatesForm
 def orders():
     """What needs the office: held orders, parcels not accepted in time, money to return by
     hand, card payments the shop refused, orders paid too little or too much; then transfers to
-    record, then the latest others and the delivered parcels a complaint may refund."""
+    record, then the latest others and the delivered parcels a complaint may refund. With a
+    search (``?q=`` number, buyer, e-mail, phone or amount) or a status (``?status=``), only the
+    orders found, a page at a time."""
+    text = " ".join(request.args.get("q", "").split())[:MAX_SEARCH_LENGTH]
+    status = request.args.get("status", "")
+    status = status if status in ORDER_LABELS else ""
+    searching = bool(text or status)
+    stmt = search_orders(text, status)
+    if not searching:  # those waiting for money have their own list above
+        stmt = stmt.where(Order.status != "awaiting_payment")
+    page = db.paginate(stmt, page=page_number(request.args), per_page=PAGE_SIZE, error_out=False)
+    context = dict(page=page, q=text, status=status, searching=searching, order_labels=ORDER_LABELS,
+                   payment_labels=PAYMENT_LABELS, received_labels=RECEIVED_LABELS, confirm_form=ConfirmForm(),
+                   args={k: v for k, v in (("q", text), ("status", status)) if v})
+    if searching or page.page > 1:
+        return render_template("office/orders.html", work=False, found=page.items,
+                               views={view.order.id: view for view in order_views(page.items)}, **context)
     locale = str(get_locale())
     refused = [{"event": event, "number": number,
                 "amount": format_stripe_amount(event.amount_total, event.currency, locale),
@@ -48,15 +76,40 @@ def orders():
     shown = [o.id for o in waiting] + [order.id for order, _amount in to_refund]
     money = {o.id: reconcile.money_of(o, received.get(o.id, 0))
              for o in waiting + [order for order, _amount in to_refund]}
-    recent = recent_orders()
+    recent = page.items
     views = {view.order.id: view for view in order_views(recent + [order for order, _amount in to_refund])}
-    return render_template("office/orders.html", waiting=waiting, recent=recent, views=views,
+    return render_template("office/orders.html", work=True, waiting=waiting, found=recent, views=views,
                            held=held_orders(), attention=parcels_needing_office(), refused=refused,
                            underpaid=[o for o in waiting if money[o.id].underpaid],
                            to_refund=[order for order, _amount in to_refund], money=money,
                            payments=reconcile.payments_of(shown), receipts=reconcile.receipts_of(shown),
-                           delivered=reconcile.delivered_prepaid_parcels(), confirm_form=ConfirmForm(),
+                           delivered=reconcile.delivered_prepaid_parcels(), today=today_wita(), **context)
+
+
+@bp.get("/pesanan/<string(maxlength=40):number>")
+@office_required
+def order(number):
+    """One order for the office: buyer, address, each parcel's goods, status, courier, tracking
+    and history, the money received and returned, and what the office may do with it."""
+    page = order_page(number)
+    if page is None:
+        abort(404)
+    return render_template("office/order.html", page=page, order=page.order, view=page.view, money=page.money,
+                           payment_labels=PAYMENT_LABELS, received_labels=RECEIVED_LABELS,
+                           refund_labels=REFUND_LABELS, move_labels=MOVE_LABELS, confirm_form=ConfirmForm(),
                            today=today_wita())
+
+
+def _back(order=None, parcel_id=None, anchor=None):
+    """Where an action on ``order`` (or on the parcel ``parcel_id``) goes back to: the order's own
+    page when it was done there, else the list (at ``anchor``)."""
+    if request.args.get("kembali") == BACK_TO_ORDER:
+        number = order.number if order is not None else db.session.scalar(
+            select(Order.number).join(VillageOrder, VillageOrder.order_id == Order.id)
+            .where(VillageOrder.id == parcel_id))
+        if number:
+            return redirect(url_for("office.order", number=number), code=303)
+    return redirect(url_for("office.orders", _anchor=anchor), code=303)
 
 
 @bp.post("/pesanan/<id:order_id>/lepas")
@@ -66,14 +119,14 @@ def release_order(order_id):
     order = db.get_or_404(Order, order_id)
     if not ConfirmForm().validate_on_submit():
         flash(_("The form has expired"), "warning")
-        return redirect(url_for("office.orders"), code=303)
+        return _back(order)
     with unit_of_work():
         released = release_hold(order.id, current_user.audit_name)
     if released:
         flash(_("Order %(number)s is released to its villages.", number=order.number), "success")
     else:
         flash(_("Order %(number)s is not held.", number=order.number), "warning")
-    return redirect(url_for("office.orders"), code=303)
+    return _back(order)
 
 
 @bp.post("/paket/<id:village_order_id>/status")
@@ -84,7 +137,7 @@ def change_parcel_status(village_order_id):
     form = ParcelForm()
     if not form.validate_on_submit():
         flash(_("Choose what to do with the parcel."), "warning")
-        return redirect(url_for("office.orders"), code=303)
+        return _back(parcel_id=village_order_id)
     change = Change(to_status=form.to_status.data, reason=form.reason.data or "")
     try:
         with unit_of_work():
@@ -94,9 +147,9 @@ def change_parcel_status(village_order_id):
         abort(404)
     except OrderError as exc:
         flash(str(exc), "warning")
-        return redirect(url_for("office.orders"), code=303)
+        return _back(parcel_id=village_order_id)
     flash(_("The parcel is now %(status)s.", status=STATUS_LABELS[change.to_status]), "success")
-    return redirect(url_for("office.orders"), code=303)
+    return _back(parcel_id=village_order_id)
 
 
 @bp.post("/paket/<id:village_order_id>/uang-kembali")
@@ -105,13 +158,13 @@ def refund_done(village_order_id):
     """The office returned a parcel's money by hand (bank transfer, or a failed card refund)."""
     if not ConfirmForm().validate_on_submit():
         flash(_("The form has expired"), "warning")
-        return redirect(url_for("office.orders"), code=303)
+        return _back(parcel_id=village_order_id)
     with unit_of_work():
         recorded = mark_refunded(village_order_id, current_user.audit_name)
     if not recorded:
         abort(404)
     flash(_("The refund is recorded."), "success")
-    return redirect(url_for("office.orders"), code=303)
+    return _back(parcel_id=village_order_id)
 
 
 @bp.post("/pembayaran-kartu/<string(maxlength=255):event_id>/selesai")
@@ -140,7 +193,7 @@ def _refused(form, order):
 
 
 def _back_to(order):
-    return redirect(url_for("office.orders", _anchor=f"order-{order.id}"), code=303)
+    return _back(order, anchor=f"order-{order.id}")
 
 
 @bp.post("/pesanan/<id:order_id>/transfer")
@@ -227,7 +280,7 @@ def refund_delivered_parcel(village_order_id):
     form = CancelForm()
     if not form.validate_on_submit():
         flash(_("The form has expired") if form.csrf_token.errors else first_error(form), "warning")
-        return redirect(url_for("office.orders", _anchor="delivered"), code=303)
+        return _back(parcel_id=village_order_id, anchor="delivered")
     try:
         with unit_of_work():
             parcel = refund_delivered(village_order_id, form.reason.data, actor_name=current_user.audit_name,
@@ -236,14 +289,14 @@ def refund_delivered_parcel(village_order_id):
         abort(404)
     except OrderError as exc:
         flash(str(exc), "warning")
-        return redirect(url_for("office.orders", _anchor="delivered"), code=303)
+        return _back(parcel_id=village_order_id, anchor="delivered")
     if parcel.refund_state == "refunded":
         flash(_("The parcel's money is refunded to the buyer's card; the village's earning is reversed."),
               "success")
     else:
         flash(_("The village's earning is reversed. Return %(amount)s to the buyer and mark it returned.",
                 amount=format_idr(parcel.subtotal_idr + parcel.shipping_idr)), "success")
-    return redirect(url_for("office.orders"), code=303)
+    return _back(parcel_id=village_order_id)
 
 
 @bp.get("/bukti-transfer/<id:receipt_id>")
