@@ -31,6 +31,9 @@ CSV_COLUMNS = (
     "ship_to_name", "ship_to_phone", "ship_to_street", "ship_to_village_ward", "ship_to_district",
     "ship_to_regency", "ship_to_province", "ship_to_postal_code",
     "sku", "name", "quantity", "price_idr", "total_idr", "courier", "tracking_number", "url",
+    # For the people who open the file in a spreadsheet: the status and the payment in
+    # Indonesian words. Last, so programs reading the columns above by place are undisturbed.
+    "keterangan_status", "keterangan_pembayaran",
 )
 #: Characters XML 1.0 cannot carry at all (a stray control character would break the feed).
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -76,11 +79,14 @@ def item_title(doc):
     return f"Pesanan {doc['order_number']}: {status_text(doc)}{cod}"
 
 
+def payment_text(doc):
+    return "Bayar tunai saat diterima (COD)" if doc["payment_method"] == "cod" else "Sudah dibayar di toko"
+
+
 def item_text(doc):
     """The parcel in plain words: what to pack, where it goes, how it travels."""
     ship = doc["ship_to"]
-    payment = ("Bayar tunai saat diterima (COD)" if doc["payment_method"] == "cod"
-               else "Sudah dibayar di toko")
+    payment = payment_text(doc)
     text = [f"Pesanan {doc['order_number']}, paket {doc['parcel_id']}",
             f"Status: {status_text(doc)}"]
     if doc["status_reason"]:
@@ -172,7 +178,8 @@ def json_feed(page):
 # -- CSV ---------------------------------------------------------------------------------------
 
 def csv_rows(page):
-    """One row per line of each parcel, newest parcel first."""
+    """One row per line of each parcel, newest parcel first: the codes of the JSON feed (``shipped``,
+    ``prepaid``), then the same in Indonesian words."""
     for doc in page.documents:
         ship = doc["ship_to"]
         for line in doc["lines"]:
@@ -182,7 +189,7 @@ def csv_rows(page):
                 ship["name"], ship["phone"], ship["street"], ship["village_ward"], ship["district"],
                 ship["regency"], ship["province"], ship["postal_code"],
                 line["sku"], line["name"], line["quantity"], line["price_idr"], line["total_idr"],
-                doc["courier"], doc["tracking_number"], doc["url"]]
+                doc["courier"], doc["tracking_number"], doc["url"], status_text(doc), payment_text(doc)]
 
 
 def csv_document(page):

@@ -1,6 +1,6 @@
 """The admins' page of accounts: make a buyer a verifier, or take the role back."""
 from flask import flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from ..access import admin_required
@@ -11,11 +11,16 @@ from ..unit_of_work import unit_of_work
 from .blueprint import bp
 from .forms import RoleForm
 
+#: How each role is named on the page (``User.role`` holds the code).
+ROLE_LABELS = {"customer": _l("Buyer"), "village_member": _l("Village member"), "verifier": _l("Verifier"),
+               "admin": _l("Administrator")}
+
 
 @bp.get("/pengguna")
 @admin_required
 def users():
-    return render_template("office/users.html", users=users_for_office(), form=RoleForm())
+    return render_template("office/users.html", users=users_for_office(), form=RoleForm(),
+                           role_labels=ROLE_LABELS)
 
 
 @bp.post("/pengguna/<id:user_id>/peran")
