@@ -354,7 +354,7 @@ def test_the_buyers_receipt_is_cleaned_kept_privately_and_shown_to_the_office_on
     assert stored.read_bytes().startswith(b"\x89PNG") and b"secret-metadata" not in stored.read_bytes()
     [(to, mail)] = mails("order.transfer_reported")
     assert to == OFFICE_EMAIL and order.number in mail["subject"] and "bukti transfer" in mail["text"]
-    assert f"/kantor/pesanan#order-{order.id}" in mail["text"]
+    assert f"/kantor/pesanan/{order.number}" in mail["text"]
 
     url = f"/kantor/bukti-transfer/{receipt.id}"
     assert url not in text(client.get(path))

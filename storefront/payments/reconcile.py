@@ -310,7 +310,7 @@ def report_transfer(order_id, scan=None):
     db.session.add(receipt)
     db.session.flush()
     mail = render_mail("office_transfer_reported", OFFICE_LANGUAGE, order=order, receipt=receipt,
-                       money=money_of(order), link=external_url("office.orders", _anchor=f"order-{order.id}"))
+                       money=money_of(order), link=external_url("office.order", number=order.number))
     event_id = new_event_id()
     for address in office_addresses():
         enqueue_mail(address, mail, kind="order.transfer_reported", event_id=event_id)
