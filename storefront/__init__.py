@@ -63,10 +63,12 @@ def create_app(config=None):
     from .legality import routes as legality
     from .pages import routes as pages
     from .payments import routes as payments
+    from .seo import routes as seo
     from .villages import routes as villages
 
     for blueprint in (health.bp, media.bp, catalog.bp, villages.bp, api.bp, accounts.bp, legality.bp,
-                      portal.bp, office.bp, cart.bp, checkout.bp, payments.bp, feeds.bp, impact.bp, pages.bp):
+                      portal.bp, office.bp, cart.bp, checkout.bp, payments.bp, feeds.bp, impact.bp, pages.bp,
+                      seo.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     csrf.exempt(payments.bp)  # Stripe signs its requests; there is no browser session to forge

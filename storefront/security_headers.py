@@ -3,15 +3,19 @@
 Pages get a Content-Security-Policy with no 'unsafe-inline' and no script at all: the shop
 uses no JavaScript, every style lives in ``static/shop.css`` or ``static/labels.css``, and
 templates carry no ``style=""`` attribute, ``<style>``/``<script>`` block or ``on*=`` handler
-(``tests/test_security_headers.py`` checks). Everything that is not HTML (JSON, CSV, feeds,
+(``tests/test_security_headers.py`` checks). The one ``<script>`` a page may hold is a
+``type="application/ld+json"`` data block (schema.org data for search engines,
+``storefront/seo/structured.py``): browsers never run a data block, so ``script-src 'none'``
+neither blocks it nor needs to allow it. Everything that is not HTML (JSON, CSV, feeds,
 SVG, photos) gets a policy that allows nothing, so a file opened on its own cannot run code.
 A view that sets a policy of its own (the private scans) keeps it.
 """
 
 from flask import request
 
-#: The policy of every HTML page. "Place order" by card ends in a redirect to Stripe Checkout,
-#: and browsers hold a form's redirects to form-action too: Stripe's page is allowed there.
+#: The policy of every HTML page. "Place order" by card ends in a redirect to Stripe Checkout or
+#: to Midtrans' Snap page (production and sandbox), and browsers hold a form's redirects to
+#: form-action too: those pages are allowed there.
 PAGE_POLICY = "; ".join((
     "default-src 'self'",
     "img-src 'self' data:",
@@ -19,7 +23,7 @@ PAGE_POLICY = "; ".join((
     "script-src 'none'",
     "object-src 'none'",
     "base-uri 'self'",
-    "form-action 'self' https://checkout.stripe.com",
+    "form-action 'self' https://checkout.stripe.com https://app.midtrans.com https://app.sandbox.midtrans.com",
     "frame-ancestors 'none'",
 ))
 

@@ -3,6 +3,7 @@ X-Forwarded-* is believed only from configured proxies; personal pages are never
 secret URLs are never passed on or logged (issue 13, items 1 and 14)."""
 import json
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from flask import request
@@ -157,3 +158,30 @@ def test_every_route_with_a_token_in_its_path_is_redacted_from_the_logs(app):
     assert redact("GET /pesanan/NTT-261202-7K3M2Q?kunci=abc123&stripe=success HTTP/1.1") == \
         "GET /pesanan/NTT-261202-7K3M2Q?kunci=[redacted]&stripe=success HTTP/1.1"
     assert redact("GET /produk/kopi-bajawa?page=2 HTTP/1.1") == "GET /produk/kopi-bajawa?page=2 HTTP/1.1"
+
+
+def test_search_engine_and_share_links_name_the_public_address(public_app, client):
+    """Canonical and hreflang links, Open Graph, JSON-LD, the WhatsApp link, robots.txt, the
+    sitemaps and the product feeds (issue 18): all on PUBLIC_URL, whichever host was asked."""
+    village = make_certified_village(slug="beiposo")
+    coffee = make_sellable_food(village, slug="kopi-bajawa")
+    leaving = []
+    for host in ("shop.test", "shop.test:8443"):
+        for path in ("/produk/kopi-bajawa", "/produk/kopi-bajawa?lang=en", "/desa/beiposo", "/produk", "/",
+                     "/robots.txt", "/sitemap.xml", "/sitemap-halaman.xml", "/sitemap-desa.xml",
+                     "/sitemap-produk.xml", "/feeds/google-merchant.xml", "/feeds/meta-catalogue.csv"):
+            response = client.get(path, headers={"Host": host})
+            assert response.status_code == 200, path
+            leaving.append((path, response.get_data(as_text=True)))
+    found = 0
+    for path, body in leaving:
+        absolute = [url for url in _urls(body) if urlsplit(url).hostname in ("toko.example", "shop.test")]
+        assert absolute, path
+        found += len(absolute)
+        assert all(url.startswith(PUBLIC + "/") for url in absolute), (path, absolute)
+    product_page = leaving[0][1]
+    for needle in (f'rel="canonical" href="{PUBLIC}/produk/kopi-bajawa"', f'"url":"{PUBLIC}/produk/kopi-bajawa"',
+                   f'property="og:image" content="{PUBLIC}/kartu/produk/{coffee.slug}.jpg?v=',
+                   "https://wa.me/?text=", "toko.example%2Fproduk%2Fkopi-bajawa"):
+        assert needle in product_page, needle
+    assert found > 50

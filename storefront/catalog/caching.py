@@ -36,7 +36,7 @@ from werkzeug.wrappers import Response
 
 from ..clock import today_wita
 from ..extensions import db
-from ..i18n import LANG_COOKIE, locale_for
+from ..i18n import LANG_COOKIE, explicit_language, locale_for
 from ..products.models import CatalogueState
 from ..release import release_id
 
@@ -202,10 +202,11 @@ def cached_count(name, compute):
 
 
 def page_key(lang, config):
-    """What a public page depends on besides the version: language (from the ``lang`` cookie's
-    value), path and query string."""
+    """What a public page depends on besides the version: language (the URL's ``?lang=``, else
+    the ``lang`` cookie's value), path and query string."""
     environ = request.environ
-    return (locale_for(lang, config), environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
+    language = explicit_language(request.args, config) or locale_for(lang, config)
+    return (language, environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
             environ.get("QUERY_STRING", ""))
 
 
