@@ -500,9 +500,12 @@ def test_checkout_from_three_villages_by_bank_transfer(app, client, smtp, three_
 
 @pytest.mark.parametrize("address, zones", [
     (NGADA, ("same_regency", "ntt", "ntt")),
-    (dict(NGADA, regency="53.07", postal_code="86113"), ("ntt", "ntt", "same_regency")),  # Sikka
-    (dict(NGADA, regency="53.08", postal_code="86312"), ("ntt", "same_regency", "ntt")),  # Ende
-    (dict(NGADA, regency="53.71", postal_code="85111"), ("ntt", "ntt", "ntt")),  # Kota Kupang
+    (dict(NGADA, regency="53.07", district="Alok", village_ward="Kota Uneng", postal_code="86113"),
+     ("ntt", "ntt", "same_regency")),  # Sikka
+    (dict(NGADA, regency="53.08", district="Ende Tengah", village_ward="Potulando", postal_code="86312"),
+     ("ntt", "same_regency", "ntt")),  # Ende
+    (dict(NGADA, regency="53.71", district="Oebobo", village_ward="Oebufu", postal_code="85111"),
+     ("ntt", "ntt", "ntt")),  # Kota Kupang
 ])
 def test_shipping_zone_follows_the_destination(client, three_villages, address, zones):
     fill_cart(client, three_villages)
@@ -519,14 +522,15 @@ def test_shipping_zone_follows_the_destination(client, three_villages, address, 
     assert order.total_idr == total
 
 
-@pytest.mark.parametrize("regency, postal_code, zone", [
-    ("53.71", "85111", "same_regency"),  # Kota Kupang, Oebobo
-    ("53.01", "85361", "ntt"),  # Kabupaten Kupang
+@pytest.mark.parametrize("regency, district, village, postal_code, zone", [
+    ("53.71", "Oebobo", "Oebufu", "85111", "same_regency"),  # Kota Kupang, Oebobo
+    ("53.01", "Kupang Tengah", "Tarus", "85361", "ntt"),  # Kabupaten Kupang
 ])
-def test_a_city_is_not_the_regency_of_the_same_name(client, regency, postal_code, zone):
+def test_a_city_is_not_the_regency_of_the_same_name(client, regency, district, village, postal_code, zone):
     city = make_certified_village(regency_code="53.71")  # Kota Kupang
     add(client, make_sellable_food(city, price_idr=50000, weight_grams=2500, stock=5))  # 3 kg
-    quoted, _data = quote(client, dict(NGADA, regency=regency, postal_code=postal_code))
+    quoted, _data = quote(client, dict(NGADA, regency=regency, district=district, village_ward=village,
+                                       postal_code=postal_code))
     assert hidden(text(quoted), "expected_total") == str(50000 + shipping(3, zone))
 
 

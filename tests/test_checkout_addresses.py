@@ -106,7 +106,8 @@ def test_the_right_postal_code_of_a_neighbour_regency_is_named(client, ngada_par
     quoted, _data = quote(client, dict(NGADA, postal_code="86470"))
     assert _field_error(text(quoted), "postal_code") == (
         "Kode pos 86470 bukan kode pos Kabupaten Ngada (86411–86419, 86421–86423, 86450–86452, "
-        "86460–86461, 86466). 86470 adalah kode pos Kabupaten Nagekeo, Nusa Tenggara Timur.")
+        "86460–86461, 86466). 86470 adalah kode pos Kabupaten Nagekeo, Nusa Tenggara Timur. "
+        "Kode pos Trikora, Bajawa adalah 86414.")
 
 
 def test_a_regency_of_another_province_is_refused_at_the_regency_field(client, ngada_parcel):
@@ -182,6 +183,10 @@ def test_the_data_set_names_its_source():
     (dict(NGADA, regency_code="53.09", province="Bali"), "Bali"),
     (dict(NGADA, regency_code="Kab. Ngada"), "daftar"),
     (dict(NGADA, regency_code="53.09", province="Atlantis"), "provinsi"),
+    (dict(NGADA, regency_code="53.09", district="Gambir"), "Pilih kecamatan dari daftar."),
+    (dict(NGADA, regency_code="53.09", village_ward="Gambir"), "Pilih desa atau kelurahan dari daftar."),
+    (dict(NGADA, regency_code="53.09", district="golewa"), "Pilih desa atau kelurahan dari daftar."),
+    (dict(NGADA, regency_code="53.09", postal_code="86421"), "86421 tidak cocok dengan Trikora, Bajawa"),
 ])
 def test_address_problem(app, address, problem):
     from storefront.addresses import address_problem  # here, so the HTTP tests run on older code too
@@ -291,5 +296,5 @@ def test_saving_an_address_checks_the_postal_code_too(client):
     assert response.status_code == 422
     assert _field_error(text(response), "postal_code") == (
         "Postal code 86413 is not a postal code of Kota Denpasar (801xx–802xx). 86413 is a postal code "
-        "of Kabupaten Ngada, Nusa Tenggara Timur.")
+        "of Kabupaten Ngada, Nusa Tenggara Timur. The postal code of Dauh Puri, Denpasar Barat is 80113.")
     assert db.session.scalars(select(Address)).all() == []

@@ -3,7 +3,8 @@ import hmac
 import secrets
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, true
+from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, false, text,
+                        true)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -116,6 +117,11 @@ class Address(db.Model):
     """A shipping address a signed-in buyer saved for next time."""
 
     __tablename__ = "addresses"
+    __table_args__ = (
+        # At most one default address per buyer (services.set_default_address keeps it so).
+        Index("ix_addresses_one_default", "user_id", unique=True,
+              sqlite_where=text("is_default"), postgresql_where=text("is_default")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -127,11 +133,15 @@ class Address(db.Model):
     #: Kemendagri code of the regency or city (``53.09``), chosen from the list; NULL on rows
     #: saved before it was chosen, which the buyer chooses again at checkout.
     regency_code: Mapped[str | None] = mapped_column(String(5))
+    #: The district's and the village's or ward's names, as the list names them (typed freely on
+    #: older rows: matched by exact name when used, else chosen again by the buyer).
     district: Mapped[str] = mapped_column(String(80))
     village_ward: Mapped[str] = mapped_column(String(80))
-    #: One of the regency's postal codes (checked when saved).
+    #: One of the postal codes of the village's district (checked when saved).
     postal_code: Mapped[str] = mapped_column(String(5))
     street: Mapped[str] = mapped_column(String(500))
+    #: The address checkout fills in by itself (the buyer may choose another there).
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at = mapped_column(DateTime(timezone=True), default=now_utc)
 
 

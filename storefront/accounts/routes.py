@@ -6,7 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
-from ..address_forms import AddressForm
+from ..address_forms import SavedAddressForm
+from ..addresses import saved_address_data
 from ..catalog.paging import page_number
 from ..contact import ContactError
 from ..extensions import db
@@ -27,7 +28,8 @@ from .services import (AccountError, AddressNotFound, WeakPassword, WrongPasswor
                        change_password as apply_password_change, confirm_sign_up as activate_account,
                        delete_address as remove_address, end_all_sessions, find_invitation,
                        find_password_reset, find_sign_up_confirmation, request_password_reset,
-                       reset_password as apply_password_reset, set_optional_mail, sign_up as open_account)
+                       reset_password as apply_password_reset, set_default_address, set_optional_mail,
+                       sign_up as open_account, update_address)
 from .sessions import sign_out_here, start_session
 from .throttle import SignInAttempt, count_failure, remember_device, seconds_to_wait
 
@@ -319,29 +321,78 @@ def order_history():
 
 
 def _own_addresses():
-    """The signed-in person's saved addresses, oldest first."""
+    """The signed-in person's saved addresses, the default first, then oldest first."""
     return db.session.scalars(
         select(Address).where(Address.user_id == current_user.id)
-        .order_by(Address.created_at, Address.id)).all()
+        .order_by(Address.is_default.desc(), Address.created_at, Address.id)).all()
+
+
+def _own_address_or_404(address_id):
+    address = db.session.scalars(select(Address).where(
+        Address.id == address_id, Address.user_id == current_user.id)).one_or_none()
+    if address is None:
+        abort(404)
+    return address
 
 
 @bp.route("/akun/alamat", methods=["GET", "POST"])
 @login_required
 def addresses():
     """Saved shipping addresses: the list, and a form to add one."""
-    form = AddressForm()
-    if form.validate_on_submit():
+    form = SavedAddressForm()
+    if not form.picking and form.validate_on_submit():
         try:
             with unit_of_work():
-                add_address(current_user, form.address())
+                add_address(current_user, form.address(), default=form.is_default.data)
         except AccountError as exc:
             form.form_errors.append(str(exc))
         else:
             flash(_("Address saved."), "success")
             return redirect(url_for("accounts.addresses"), code=303)
-    status = 422 if form.is_submitted() else 200
+    status = 422 if form.is_submitted() and not form.picking else 200
     return render_template("accounts/addresses.html", form=form,
                            addresses=_own_addresses()), status
+
+
+@bp.route("/akun/alamat/<id:address_id>/ubah", methods=["GET", "POST"])
+@login_required
+def edit_address(address_id):
+    """Change one of the signed-in person's saved addresses; anyone else's is a 404. A place
+    that an older address holds as a typed name, not on the list, is chosen again."""
+    address = _own_address_or_404(address_id)
+    data, notes = saved_address_data(address)
+    form = SavedAddressForm(data=dict(data, is_default=address.is_default))
+    if not form.is_submitted():
+        for name, note in notes.items():
+            form[name].errors = [note]
+    elif not form.picking and form.validate_on_submit():
+        try:
+            with unit_of_work():
+                update_address(current_user, address_id, form.address(), default=form.is_default.data)
+        except AddressNotFound:
+            abort(404)
+        except AccountError as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash(_("Address saved."), "success")
+            return redirect(url_for("accounts.addresses"), code=303)
+    status = 422 if form.is_submitted() and not form.picking else 200
+    return render_template("accounts/address_edit.html", form=form, address=address), status
+
+
+@bp.post("/akun/alamat/<id:address_id>/utama")
+@login_required
+def default_address(address_id):
+    """Make one of the signed-in person's saved addresses the one checkout fills in."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        with unit_of_work():
+            set_default_address(current_user, address_id)
+    except AddressNotFound:
+        abort(404)
+    flash(_("Checkout now fills in this address by itself."), "success")
+    return redirect(url_for("accounts.addresses"), code=303)
 
 
 @bp.post("/akun/alamat/<id:address_id>/hapus")

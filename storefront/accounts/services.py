@@ -343,16 +343,68 @@ def change_password(user, *, current_password, new_password):
 MAX_ADDRESSES = 20
 
 
-def add_address(user, data):
+def add_address(user, data, *, default=False):
     """Save a shipping address for ``user``; ``data`` is ``AddressForm.address()``.
 
-    The phone is stored as E.164 (``+6281234567890``); the regency must be in the province and
-    the postal code one of the regency's (``AccountError`` otherwise).
+    The phone is stored as E.164 (``+6281234567890``); every place must be on the list, each in
+    the one above it, and the postal code one of the district's (``AccountError`` otherwise).
+    It becomes the default address when ``default`` is asked, or when the buyer has none yet.
     """
     count = db.session.scalar(select(func.count()).where(Address.user_id == user.id))
     if count >= MAX_ADDRESSES:
         raise AccountError(_("You can save at most %(count)d addresses. Delete one first.",
                              count=MAX_ADDRESSES))
+    address = Address(user_id=user.id, **_address_values(data))
+    db.session.add(address)
+    db.session.flush()
+    has_default = db.session.scalar(select(func.count()).where(
+        Address.user_id == user.id, Address.is_default, Address.id != address.id))
+    if default or not has_default:
+        _make_default(user, address)
+    return address
+
+
+def update_address(user, address_id, data, *, default=None):
+    """Change one of ``user``'s saved addresses (checked as ``add_address`` checks); with
+    ``default`` True or False, make it the default address or not. ``AddressNotFound`` if the
+    address is not theirs."""
+    address = _own_address(user, address_id)
+    for name, value in _address_values(data).items():
+        setattr(address, name, value)
+    if default:
+        _make_default(user, address)
+    elif default is not None:
+        address.is_default = False
+    db.session.flush()
+    return address
+
+
+def set_default_address(user, address_id):
+    """Make one of ``user``'s saved addresses the one checkout fills in; ``AddressNotFound`` if
+    it is not theirs."""
+    address = _own_address(user, address_id)
+    _make_default(user, address)
+    return address
+
+
+def delete_address(user, address_id):
+    """Delete one of ``user``'s saved addresses; ``AddressNotFound`` if it is not theirs.
+    Deleting the default leaves the buyer without one until they choose another."""
+    db.session.delete(_own_address(user, address_id))
+    db.session.flush()
+
+
+def _own_address(user, address_id):
+    address = db.session.scalars(
+        select(Address).where(Address.id == address_id, Address.user_id == user.id)
+    ).one_or_none()
+    if address is None:
+        raise AddressNotFound(address_id)
+    return address
+
+
+def _address_values(data):
+    """The columns of a saved address from ``AddressForm.address()``, checked."""
     try:
         phone = normalise_phone(data["phone"])
     except ContactError:
@@ -360,24 +412,18 @@ def add_address(user, data):
     problem = address_problem(data)
     if problem:
         raise AccountError(problem)
-    address = Address(user_id=user.id, name=data["name"], phone=phone,
-                      province=data["province"], regency=data["regency"],
-                      regency_code=data["regency_code"],
-                      district=data["district"], village_ward=data["village_ward"],
-                      postal_code=data["postal_code"], street=data["street"])
-    db.session.add(address)
-    db.session.flush()
-    return address
+    return dict(name=data["name"], phone=phone, province=data["province"], regency=data["regency"],
+                regency_code=data["regency_code"], district=data["district"],
+                village_ward=data["village_ward"], postal_code=data["postal_code"], street=data["street"])
 
 
-def delete_address(user, address_id):
-    """Delete one of ``user``'s saved addresses; ``AddressNotFound`` if it is not theirs."""
-    address = db.session.scalars(
-        select(Address).where(Address.id == address_id, Address.user_id == user.id)
-    ).one_or_none()
-    if address is None:
-        raise AddressNotFound(address_id)
-    db.session.delete(address)
+def _make_default(user, address):
+    """``address`` becomes ``user``'s only default. The user's row is locked first, so that two
+    requests at once cannot leave two defaults (the partial unique index would refuse that)."""
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    db.session.execute(update(Address).where(
+        Address.user_id == user.id, Address.is_default, Address.id != address.id).values(is_default=False))
+    address.is_default = True
     db.session.flush()
 
 

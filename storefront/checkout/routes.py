@@ -47,6 +47,8 @@ SESSION_KEY = "order_tokens"
 #: The checkout as last sent ("Calculate shipping", "Place order"): shown again after the redirect.
 DRAFT_KEY = "checkout_draft"
 DRAFT_FIELDS = AddressForm.ADDRESS_FIELDS + ("email", "payment_method", "save_address", "idempotency_key")
+#: ``?alamat=baru``: an empty address form, not the default saved address.
+NEW_ADDRESS = "baru"
 #: The least time ``/pesanan/cari`` takes to answer (seconds), whether or not an order matched, so
 #: that its timing tells nothing; ``ORDER_LINK_ANSWER_SECONDS`` in the config overrides it.
 ORDER_LINK_ANSWER_SECONDS = 0.4
@@ -78,8 +80,11 @@ def start():
     repeat = _to_order(key) if placing else None
     if repeat is not None:
         return repeat
+    # ?alamat=<id>: one of the buyer's saved addresses; ?alamat=baru: none (a new one); without
+    # it, the default saved address is filled in.
     chosen = whole_number(request.args.get("alamat"), minimum=1)
-    draft = None if posted or chosen else session.get(DRAFT_KEY)
+    typing_new = request.args.get("alamat") == NEW_ADDRESS
+    draft = None if posted or chosen or typing_new else session.get(DRAFT_KEY)
     if draft is not None:
         key = _clean_key(draft.get("idempotency_key"))
     cart = current_cart()
@@ -89,22 +94,29 @@ def start():
         return _to_order(key) or _back_to_cart()
     methods = _methods(view)
     prefill = {"idempotency_key": secrets.token_hex(16), "payment_method": methods[0]}
-    saved, note = [], None
+    saved, notes, using = [], {}, None
     if current_user.is_authenticated:
         prefill.update(name=current_user.name, email=current_user.email)
         saved = db.session.scalars(select(Address).where(Address.user_id == current_user.id)
-                                   .order_by(Address.id.desc())).all()
+                                   .order_by(Address.is_default.desc(), Address.id.desc())).all()
         for address in saved:
-            if address.id == chosen:
-                data, note = saved_address_data(address)
-                prefill.update(data)
+            if address.id == chosen or (address.is_default and not (chosen or typing_new or posted)):
+                using = address
+        if using is not None:
+            data, notes = saved_address_data(using)
+            prefill.update(data)
     if draft is not None:
         return _quote_draft(draft, methods, view, saved)
     form = CheckoutForm(methods=methods, data=prefill)
-    if note and not form.is_submitted():
-        form.regency.errors = [note]
+    if form.picking:
+        # A "Choose" or "Search" of the address: the same page, narrowed, nothing checked nor placed.
+        return _render(form, view, None, None, 200, saved)
+    if notes and not form.is_submitted():
+        for name, note in notes.items():
+            form[name].errors = [note]
     if not form.validate_on_submit():
-        return _render(form, view, None, None, 422 if form.is_submitted() else 200, saved)
+        return _render(form, view, None, None, 422 if form.is_submitted() else 200, saved,
+                       None if form.is_submitted() else using)
     address = form.address()
     if placing and form.expected_total.data:
         placed = _place(form, cart, address)
@@ -172,9 +184,10 @@ def _clean_key(key):
     return key if key and IDEMPOTENCY_KEY.fullmatch(key) else None
 
 
-def _render(form, view, parcels, total, status, saved=()):
+def _render(form, view, parcels, total, status, saved=(), using=None):
+    """The checkout page; ``using`` is the saved address the form was filled with, if any."""
     return render_template("checkout/checkout.html", form=form, view=view, parcels=parcels,
-                           total=total, saved=saved), status
+                           total=total, saved=saved, using=using), status
 
 
 def _place(form, cart, address):
