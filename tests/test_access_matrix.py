@@ -28,7 +28,10 @@ from storefront.legality.scans import CleanScan, store_scan
 from storefront.orders.models import Order, OrderLine, VillageOrder
 from storefront.outbox.models import OutboxMessage, VillageWebhook
 from storefront.pages.models import PageRevision
-from storefront.payments.models import PaymentReceived, StripeEvent, TransferReceipt
+from storefront.partners.keys import issue_key
+from storefront.partners.models import Partner, PartnerKey
+from storefront.partners.services import create_partner
+from storefront.payments.models import MidtransNotification, PaymentReceived, StripeEvent, TransferReceipt
 from storefront.products.models import Product, ProductPhoto, ProductRevision
 from storefront.products.review import propose_change
 from storefront.settlement import ledger, payouts
@@ -128,7 +131,13 @@ GET_RULES = {
         ("labels of B", lambda w: {"village_id": w.vb}, office()),
     ],
     ("office.users", "GET"): [("users", lambda w: {}, admin_only())],
-    ("office.orders", "GET"): [("orders", lambda w: {}, office())],
+    ("office.orders", "GET"): [("orders", lambda w: {}, office()),
+                               ("a search", lambda w: {"q": "Budi", "status": "paid"}, office())],
+    ("office.order", "GET"): [
+        ("an order of A", lambda w: {"number": _number_of(w.parcel_a)}, office()),
+        ("an order of B", lambda w: {"number": _number_of(w.parcel_b)}, office()),
+        ("unknown order", lambda w: {"number": "NTT-000000-NONE"}, office(404)),
+    ],
     ("office.shipping_rates", "GET"): [("shipping rates", lambda w: {}, office())],
     ("office.transfer_receipt", "GET"): [
         ("a buyer's transfer receipt", lambda w: {"receipt_id": _transfer_receipt(w)}, office()),
@@ -174,6 +183,11 @@ GET_RULES = {
     ("office.impact_csv", "GET"): [("impact CSV", lambda w: {}, office())],
     ("office.shop_pages", "GET"): [("shop pages", lambda w: {}, office())],
     ("office.edit_shop_page", "GET"): [("edit a shop page", lambda w: {"slug": "tentang"}, office())],
+    ("office.partners", "GET"): [("partners", lambda w: {}, office())],
+    ("office.partner", "GET"): [
+        ("a partner", lambda w: {"partner_id": _partner(w)}, office()),
+        ("unknown partner", lambda w: {"partner_id": 999999}, office(404)),
+    ],
 }
 
 #: Where a permitted redirect goes.
@@ -512,6 +526,12 @@ def _money_received(w, role):
                                    .group_by(PaymentReceived.order_id)).all())
 
 
+def _number_of(parcel_id):
+    """The number of the order a parcel belongs to (the office's order pages are by number)."""
+    return db.session.scalar(select(Order.number).join(VillageOrder, VillageOrder.order_id == Order.id)
+                             .where(VillageOrder.id == parcel_id))
+
+
 def _transfer_receipt(w):
     """A buyer's transfer receipt (a PNG), made once for the probes that open it."""
     if not hasattr(w, "receipt"):
@@ -534,6 +554,24 @@ def _prepare_refused_payments(w):
         db.session.add(event)
         db.session.commit()
         w.refused[role] = event.id
+
+
+def _prepare_refused_midtrans(w):
+    """One Midtrans payment per role that took money but that the shop refused to apply."""
+    w.refused_midtrans = {}
+    for role in ROLES:
+        n = next(_seq)
+        note = MidtransNotification(key=f"matrix-{n}:settlement:200", transaction_id=f"matrix-{n}",
+                                    transaction_status="settlement", status_code="200", payment_type="qris",
+                                    gross_amount_idr=10_000, currency="IDR", took_money=True, refusal="amount")
+        db.session.add(note)
+        db.session.commit()
+        w.refused_midtrans[role] = note.id
+
+
+def _settled_midtrans(w, role):
+    db.session.expire_all()
+    return {n.id: n.settled_by is not None for n in db.session.scalars(select(MidtransNotification))}
 
 
 def _settled_payments(w, role):
@@ -769,6 +807,31 @@ def _page_revisions(w, role):
     return set(db.session.execute(select(PageRevision.slug, PageRevision.title_id, PageRevision.editor_id)).all())
 
 
+def _partner(w):
+    """A partner marketplace, made once for the probes that open it."""
+    if not hasattr(w, "partner"):
+        with unit_of_work():
+            w.partner = create_partner("NTT Mart").id
+    return w.partner
+
+
+def _prepare_partner_keys(w):
+    """One key of the partner per role, for the role to rotate or revoke."""
+    _partner(w)
+    with unit_of_work():
+        w.partner_keys = {role: issue_key(w.partner)[0].id for role in ROLES}
+
+
+def _partner_keys(w, role):
+    db.session.expire_all()
+    return {k.id: (k.expires_at is not None, k.revoked_at is not None) for k in db.session.scalars(select(PartnerKey))}
+
+
+def _partner_names(w, role):
+    db.session.expire_all()
+    return {(p.name, p.webhook_url) for p in db.session.scalars(select(Partner))}
+
+
 def _page_data(w, role):
     """A new text of /tentang, from the revision it shows now (as the form would send it)."""
     db.session.expire_all()
@@ -778,6 +841,35 @@ def _page_data(w, role):
 
 
 POST_CASES = {
+    ("office.new_partner", "POST"): PostCase(
+        expect=office(303), target=lambda w, role: {}, data=lambda w, role: {"name": f"Mitra {role}"},
+        snapshot=_partner_names,
+        changed=lambda before, after, w, role: after - before == {(f"Mitra {role}", None)},
+        form_page=lambda w, role: w.url("office.partners")),
+    ("office.issue_partner_key", "POST"): PostCase(
+        expect=office(303), prepare=_partner, target=lambda w, role: {"partner_id": w.partner},
+        data=lambda w, role: {"requests_per_minute": "60"}, snapshot=_partner_keys,
+        changed=lambda before, after, w, role: len(set(after) - set(before)) == 1,
+        form_page=lambda w, role: w.url("office.partner", partner_id=w.partner)),
+    ("office.rotate_partner_key", "POST"): PostCase(
+        expect=office(303), prepare=_prepare_partner_keys,
+        target=lambda w, role: {"partner_id": w.partner, "key_id": w.partner_keys[role]},
+        data=lambda w, role: {}, snapshot=_partner_keys,
+        changed=lambda before, after, w, role: (after[w.partner_keys[role]] == (True, False)
+                                                and len(set(after) - set(before)) == 1),
+        form_page=lambda w, role: w.url("office.partner", partner_id=w.partner)),
+    ("office.revoke_partner_key", "POST"): PostCase(
+        expect=office(303), prepare=_prepare_partner_keys,
+        target=lambda w, role: {"partner_id": w.partner, "key_id": w.partner_keys[role]},
+        data=lambda w, role: {}, snapshot=_partner_keys,
+        changed=_only(lambda w, role: w.partner_keys[role], (False, True)),
+        form_page=lambda w, role: w.url("office.partner", partner_id=w.partner)),
+    ("office.partner_webhook", "POST"): PostCase(
+        expect=office(303), prepare=_partner, target=lambda w, role: {"partner_id": w.partner},
+        data=lambda w, role: {"action": "save", "url": f"https://{role}.mitra.example/hook"},
+        snapshot=_partner_names,
+        changed=lambda before, after, w, role: after == {("NTT Mart", f"https://{role}.mitra.example/hook")},
+        form_page=lambda w, role: w.url("office.partner", partner_id=w.partner)),
     ("office.edit_shop_page", "POST"): PostCase(
         expect=office(303),
         target=lambda w, role: {"slug": "tentang"},
@@ -913,6 +1005,14 @@ POST_CASES = {
         data=lambda w, role: {},
         snapshot=_settled_payments,
         changed=_only(lambda w, role: w.refused[role], True),
+        form_page=lambda w, role: w.url("office.orders")),
+    ("office.settle_midtrans_payment", "POST"): PostCase(
+        expect=office(303),
+        prepare=_prepare_refused_midtrans,
+        target=lambda w, role: {"notification_id": w.refused_midtrans[role]},
+        data=lambda w, role: {},
+        snapshot=_settled_midtrans,
+        changed=_only(lambda w, role: w.refused_midtrans[role], True),
         form_page=lambda w, role: w.url("office.orders")),
     ("office.shipping_rates", "POST"): PostCase(
         expect=office(303),

@@ -111,6 +111,7 @@ GET_RULES = {
     ],
     ("api.products", "GET"): [("catalogue JSON", lambda w: {}, everyone(200))],
     ("api.products_csv", "GET"): [("catalogue CSV", lambda w: {}, everyone(200))],
+    ("api.partner_guide", "GET"): [("partners' guide", lambda w: {}, everyone(200))],
     ("health.healthz", "GET"): [("health", lambda w: {}, everyone(200))],
     ("i18n.switch", "GET"): [("to English", lambda w: {"code": "en", "next": "/produk"}, everyone(303))],
     ("static", "GET"): [
@@ -142,6 +143,8 @@ GET_RULES = {
     ("accounts.order_history", "GET"): [("own orders", lambda w: {}, signed_in(200))],
     ("accounts.change_password", "GET"): [("password form", lambda w: {}, signed_in(200))],
     ("accounts.addresses", "GET"): [("own addresses", lambda w: {}, signed_in(200))],
+    ("accounts.edit_address", "GET"): [("the customer's address", lambda w: {"address_id": w.address},
+                                        owner_only(200))],
     ("cart.view", "GET"): [("cart", lambda w: {}, everyone(200))],
     ("checkout.start", "GET"): [("empty cart", lambda w: {}, everyone(303))],
     ("checkout.order", "GET"): [
@@ -168,6 +171,20 @@ GET_RULES = {
     ("pages.show", "GET"): [(f"page /{slug}", lambda w, slug=slug: {"slug": slug}, everyone(200))
                             for slug in ("tentang", "cara-belanja", "cara-bayar", "pengiriman", "pengembalian",
                                          "privasi", "syarat")],
+    # What crawlers, chat apps and marketplaces read (tests/test_seo.py, test_merchant_feeds.py).
+    **{(endpoint, "GET"): [(endpoint, lambda w: {}, everyone(200))] for endpoint in (
+        "seo.robots", "seo.sitemap_index", "seo.sitemap_pages", "seo.sitemap_villages", "seo.sitemap_products",
+        "seo.google_merchant", "seo.meta_catalogue")},
+    ("seo.sitemap_products_more", "GET"): [("second product file", lambda w: {"number": 2}, everyone(200)),
+                                           ("the first file's other name", lambda w: {"number": 1}, everyone(404))],
+    ("seo.product_card", "GET"): [
+        ("sellable product", lambda w: {"slug": w.sellable_slug}, everyone(200)),
+        ("product without its papers", lambda w: {"slug": w.unsellable_slug}, everyone(404)),
+    ],
+    ("seo.village_card", "GET"): [
+        ("village A", lambda w: {"slug": w.village_slug}, everyone(200)),
+        ("unknown village", lambda w: {"slug": "tidak-ada"}, everyone(404)),
+    ],
 }
 
 #: Where a permitted redirect goes.
@@ -193,6 +210,11 @@ class PostRule:
 def _addresses(w, role):
     db.session.expire_all()
     return sorted(db.session.scalars(select(Address.id)))
+
+
+def _address_rows(w, role):
+    db.session.expire_all()
+    return [(a.id, a.name, a.street, a.is_default) for a in db.session.scalars(select(Address).order_by(Address.id))]
 
 
 def _users(w, role):
@@ -278,6 +300,11 @@ POST_RULES = {
         signed_in(422), data=lambda w, role: {"name": ""}, snapshot=_addresses),
     # Each account turns its own optional mail off; a visitor signs in first and changes nothing.
     ("accounts.mail_choice", "POST"): PostRule(signed_in(303), snapshot=_mail_choices),
+    ("accounts.edit_address", "POST"): PostRule(
+        owner_only(422), target=lambda w, role: {"address_id": w.address}, data=lambda w, role: {"name": ""},
+        snapshot=_address_rows),
+    ("accounts.default_address", "POST"): PostRule(
+        owner_only(303), target=lambda w, role: {"address_id": w.address}, snapshot=_address_rows),
     ("accounts.delete_address", "POST"): PostRule(
         owner_only(303), target=lambda w, role: {"address_id": w.address}, snapshot=_addresses,
         ),

@@ -161,9 +161,10 @@ def test_the_housekeeping_jobs_are_an_explicit_list(app):
     from storefront.orders.fulfilment import deliver_unconfirmed_parcels
     from storefront.orders.reminders import remind_unpaid_orders
     from storefront.orders.services import expire_unpaid_orders
+    from storefront.partners.sync import announce_catalogue_changes
 
     assert HOUSEKEEPING == (remind_unpaid_orders, expire_unpaid_orders, flag_overdue_parcels,
-                            deliver_unconfirmed_parcels, expire_held_scans)
+                            deliver_unconfirmed_parcels, expire_held_scans, announce_catalogue_changes)
     assert app.extensions["housekeeping_jobs"] is HOUSEKEEPING
 
 

@@ -40,11 +40,15 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(40), index=True)
-    #: ``order.paid``, ``order.cancelled``, ``order.status_changed``, ``order.delayed``.
+    #: ``order.paid``, ``order.cancelled``, ``order.status_changed``, ``order.delayed``; a partner's
+    #: ``product.listed``, ``product.changed``, ``product.delisted``.
     kind: Mapped[str] = mapped_column(String(40))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id", ondelete="CASCADE"), index=True)
     village_order_id: Mapped[int | None] = mapped_column(
         ForeignKey("village_orders.id", ondelete="SET NULL"), index=True)
+    #: A partner marketplace's ``product.*`` webhook call (``storefront/partners``); its signing
+    #: secret is the partner's, found through ``app.extensions["partner_webhook_secret"]``.
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(10))
     #: The webhook URL or the e-mail address, as it was when the event happened.
     target: Mapped[str] = mapped_column(String(500))

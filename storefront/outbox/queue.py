@@ -19,11 +19,11 @@ def new_event_id():
     return "evt_" + secrets.token_hex(12)
 
 
-def _add(event_id, kind, channel, target, payload, village_id, village_order_id):
+def _add(event_id, kind, channel, target, payload, village_id, village_order_id, partner_id=None):
     db.session.add(OutboxMessage(
         event_id=event_id, kind=kind, village_id=village_id, village_order_id=village_order_id,
-        channel=channel, target=target, payload=json.dumps(payload, ensure_ascii=False),
-        next_attempt_at=now_utc()))
+        partner_id=partner_id, channel=channel, target=target,
+        payload=json.dumps(payload, ensure_ascii=False), next_attempt_at=now_utc()))
     return event_id
 
 
@@ -49,6 +49,7 @@ def village_webhook_url(village_id):
         VillageWebhook.village_id == village_id, VillageWebhook.active.is_(True)))
 
 
-def enqueue_webhook(url, body, *, kind, event_id, village_id, village_order_id=None):
-    """Queue a signed POST of ``body`` (a JSON document with ``id`` = ``event_id``) to ``url``."""
-    return _add(event_id, kind, "webhook", url, body, village_id, village_order_id)
+def enqueue_webhook(url, body, *, kind, event_id, village_id=None, village_order_id=None, partner_id=None):
+    """Queue a signed POST of ``body`` (a JSON document with ``id`` = ``event_id``) to ``url``:
+    a village's webhook (``village_id``) or a partner's (``partner_id``)."""
+    return _add(event_id, kind, "webhook", url, body, village_id, village_order_id, partner_id)

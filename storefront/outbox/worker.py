@@ -202,9 +202,15 @@ def _load(message_id):
     """What sending needs, as plain values, read in a transaction that ends before sending."""
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
     values = {name: getattr(message, name) for name in (
-        "id", "event_id", "kind", "channel", "target", "payload", "attempts", "village_id", "created_at")}
+        "id", "event_id", "kind", "channel", "target", "payload", "attempts", "village_id", "partner_id",
+        "created_at")}
     secret = None
-    if message.channel == "webhook":
+    if message.channel == "webhook" and message.partner_id is not None:
+        # A partner's call: the partners package says where its secret is (the outbox imports
+        # nothing above it). None when the partner's webhook is off.
+        find = current_app.extensions.get("partner_webhook_secret")
+        secret = find(message.partner_id) if find is not None else None
+    elif message.channel == "webhook":
         webhook = db.session.scalars(select(VillageWebhook).where(
             VillageWebhook.village_id == message.village_id)).one_or_none()
         secret = webhook.secret if webhook is not None and webhook.active else None
@@ -242,7 +248,8 @@ def deliver_message(message_id, token, now=None):
     clock = time.monotonic()
     if message["channel"] == "webhook":
         if secret is None:
-            outcome = Outcome(False, error="the village's webhook is turned off", final=True)
+            owner = "partner's" if message["partner_id"] is not None else "village's"
+            outcome = Outcome(False, error=f"the {owner} webhook is turned off", final=True)
         else:
             outcome = _deliver_webhook(message, secret)
     else:
