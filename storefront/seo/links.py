@@ -12,6 +12,7 @@ from typing import NamedTuple
 from flask import current_app, has_request_context, request
 
 from ..i18n import LANG_PARAM, explicit_language
+from ..numbers import whole_number
 from ..urls import external_url
 
 #: The public pages (endpoint) that carry canonical and ``hreflang`` links, and the query
@@ -38,7 +39,7 @@ def _kept(endpoint, args):
     kept = {}
     for name in CANONICAL_PARAMS[endpoint]:
         value = (args.get(name) or "").strip()
-        if name == "page" and not (value.isdigit() and int(value) > 1):
+        if name == "page" and whole_number(value, minimum=2) is None:
             continue  # page 1 is the plain address; anything else is no page at all
         if value:
             kept[name] = value

@@ -157,7 +157,7 @@ def sitemap_products():
     return _products_file(1)
 
 
-@bp.get("/sitemap-produk-<int:number>.xml")
+@bp.get("/sitemap-produk-<id:number>.xml")
 def sitemap_products_more(number):
     """The sellable products of id range ``number`` (2 and up)."""
     if not 2 <= number <= MAX_SITEMAP_FILE:
