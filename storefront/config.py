@@ -168,6 +168,21 @@ def load_config(app, overrides=None):
     cfg["STRIPE_API_BASE"] = env.get("STRIPE_API_BASE") or None
     #: Seconds to wait for Stripe per attempt (one retry); the buyer is told and may try again.
     cfg["STRIPE_TIMEOUT"] = float(env.get("STRIPE_TIMEOUT", 10))
+    # Midtrans Snap (QRIS, bank virtual accounts, e-wallets): on when the server key is set.
+    cfg["MIDTRANS_SERVER_KEY"] = env.get("MIDTRANS_SERVER_KEY") or None
+    #: ``1`` for Midtrans' production servers; otherwise its sandbox.
+    cfg["MIDTRANS_PRODUCTION"] = env.get("MIDTRANS_PRODUCTION", "").lower() in ("1", "true", "yes")
+    #: Only for tests and local trials: other addresses of the Core API and of Snap.
+    cfg["MIDTRANS_API_BASE"] = env.get("MIDTRANS_API_BASE") or None
+    cfg["MIDTRANS_SNAP_BASE"] = env.get("MIDTRANS_SNAP_BASE") or None
+    #: Seconds to wait for Midtrans per call; then the buyer is told and may try again.
+    cfg["MIDTRANS_TIMEOUT"] = float(env.get("MIDTRANS_TIMEOUT", 10))
+    #: The payment channels offered on Midtrans' page (comma-separated Snap codes).
+    cfg["MIDTRANS_ENABLED_PAYMENTS"] = [code.strip() for code in env.get(
+        "MIDTRANS_ENABLED_PAYMENTS", "other_qris,gopay,shopeepay,dana,bca_va,bni_va,bri_va,permata_va,echannel,"
+        "other_va").split(",") if code.strip()]
+    #: How long an unpaid Midtrans order holds its stock; its payment expires as it ends.
+    cfg["MIDTRANS_EXPIRY_MINUTES"] = int(env.get("MIDTRANS_EXPIRY_MINUTES", 180))
     #: How long an unpaid bank transfer holds its stock.
     cfg["BANK_TRANSFER_HOURS"] = int(env.get("BANK_TRANSFER_HOURS", 48))
     #: The buyer of an unpaid bank transfer is reminded this long before its hold runs out.

@@ -31,7 +31,7 @@ from storefront.pages.models import PageRevision
 from storefront.partners.keys import issue_key
 from storefront.partners.models import Partner, PartnerKey
 from storefront.partners.services import create_partner
-from storefront.payments.models import PaymentReceived, StripeEvent, TransferReceipt
+from storefront.payments.models import MidtransNotification, PaymentReceived, StripeEvent, TransferReceipt
 from storefront.products.models import Product, ProductPhoto, ProductRevision
 from storefront.products.review import propose_change
 from storefront.settlement import ledger, payouts
@@ -556,6 +556,24 @@ def _prepare_refused_payments(w):
         w.refused[role] = event.id
 
 
+def _prepare_refused_midtrans(w):
+    """One Midtrans payment per role that took money but that the shop refused to apply."""
+    w.refused_midtrans = {}
+    for role in ROLES:
+        n = next(_seq)
+        note = MidtransNotification(key=f"matrix-{n}:settlement:200", transaction_id=f"matrix-{n}",
+                                    transaction_status="settlement", status_code="200", payment_type="qris",
+                                    gross_amount_idr=10_000, currency="IDR", took_money=True, refusal="amount")
+        db.session.add(note)
+        db.session.commit()
+        w.refused_midtrans[role] = note.id
+
+
+def _settled_midtrans(w, role):
+    db.session.expire_all()
+    return {n.id: n.settled_by is not None for n in db.session.scalars(select(MidtransNotification))}
+
+
 def _settled_payments(w, role):
     db.session.expire_all()
     return {e.id: e.settled_by is not None for e in db.session.scalars(select(StripeEvent))}
@@ -987,6 +1005,14 @@ POST_CASES = {
         data=lambda w, role: {},
         snapshot=_settled_payments,
         changed=_only(lambda w, role: w.refused[role], True),
+        form_page=lambda w, role: w.url("office.orders")),
+    ("office.settle_midtrans_payment", "POST"): PostCase(
+        expect=office(303),
+        prepare=_prepare_refused_midtrans,
+        target=lambda w, role: {"notification_id": w.refused_midtrans[role]},
+        data=lambda w, role: {},
+        snapshot=_settled_midtrans,
+        changed=_only(lambda w, role: w.refused_midtrans[role], True),
         form_page=lambda w, role: w.url("office.orders")),
     ("office.shipping_rates", "POST"): PostCase(
         expect=office(303),

@@ -326,6 +326,8 @@ POST_RULES = {
     ("checkout.find_order", "POST"): PostRule(everyone(422), data=lambda w, role: {"number": "", "email": ""}),
     # Stripe is not set up in these tests: the webhook does not exist (signed events: test_stripe.py).
     ("payments.stripe_webhook", "POST"): PostRule(everyone(404), raw=b"{}"),
+    # Midtrans neither (signed notifications: test_midtrans.py).
+    ("payments.midtrans_notification", "POST"): PostRule(everyone(404), raw=b"{}"),
 }
 
 

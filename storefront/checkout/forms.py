@@ -5,12 +5,10 @@ from wtforms.validators import DataRequired, Email, Length
 
 from ..address_forms import AddressForm
 from ..forms import ShopForm
+from ..payments.methods import LABELS
 
-PAYMENT_LABELS = {
-    "bank_transfer": _l("Bank transfer"),
-    "cod": _l("Cash on delivery"),
-    "stripe": _l("Card or e-wallet (Stripe)"),
-}
+#: Each payment method's name (``payments.methods``), as checkout offers it.
+PAYMENT_LABELS = LABELS
 
 
 class CheckoutForm(AddressForm):

@@ -27,10 +27,10 @@ from ..orders.models import Order, OrderLine, VillageOrder
 from ..orders.services import OrderError
 from ..orders.timeline import BUYER_ACTOR, order_view
 from ..payments.forms import TransferReportForm
+from ..payments.methods import method_for, offered
 from ..payments.reconcile import (PaymentError, money_of, receipts_of,
                                   report_transfer as report_transfer_received)
-from ..payments.stripe_gateway import (SESSION_MINUTES, PaymentGatewayError, SessionClosed,
-                                       checkout_session_for, stripe_enabled)
+from ..payments.settling import PaymentGatewayError, SessionClosed
 from ..payments.unpaid import cancel_unpaid_by_buyer, may_cancel
 from ..ratelimit import configured, limiter, posted_email_key
 from ..unit_of_work import unit_of_work
@@ -58,12 +58,8 @@ TRANSFER_REPORT_LIMIT = "5/hour;20/day"
 
 
 def _methods(view):
-    methods = ["bank_transfer"]
-    if view.villages and all(v.cod_allowed for v in view.villages):
-        methods.append("cod")
-    if stripe_enabled():
-        methods.append("stripe")
-    return methods
+    """The payment methods offered for this cart (``payments.methods``)."""
+    return offered(view)
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
@@ -193,8 +189,7 @@ def _render(form, view, parcels, total, status, saved=(), using=None):
 def _place(form, cart, address):
     """Place the order; a redirect to it (or to its payment), or None with the reason on the form."""
     method = form.payment_method.data
-    hold = {"bank_transfer": current_app.config["BANK_TRANSFER_HOURS"] * 60,
-            "stripe": SESSION_MINUTES + 1, "cod": None}[method]
+    hold = method_for(method).hold_minutes()
     expected = whole_number(form.expected_total.data)
     key = _clean_key(form.idempotency_key.data) or secrets.token_hex(16)
     try:
@@ -226,7 +221,7 @@ def _place(form, cart, address):
                 "to %(email)s.", email=order.email) if method != "cod" else
               _("The order confirmation, with your private link to this order, is on its way to %(email)s.",
                 email=order.email), "success")
-    if method == "stripe" and order.status == "awaiting_payment":
+    if method_for(method).pay_label and order.status == "awaiting_payment":
         return redirect(url_for("checkout.pay", number=order.number, kunci=token), code=303)
     return redirect(url_for("checkout.order", number=order.number, kunci=token), code=303)
 
@@ -256,8 +251,10 @@ def _visible_order(number):
 def order(number):
     order, token = _visible_order(number)
     money = money_of(order)
+    # Back from the gateway's page (its return links carry ``stripe=success`` / ``midtrans=selesai``).
+    returned = request.args.get("stripe") == "success" or request.args.get("midtrans") == "selesai"
     return render_template("checkout/order.html", order=order, view=order_view(order), token=token,
-                           stripe_return=request.args.get("stripe"), money=money,
+                           method=method_for(order.payment_method), returned=returned, money=money,
                            reports=receipts_of([order.id]).get(order.id, []),
                            may_cancel=may_cancel(order, money), report_form=TransferReportForm(),
                            confirm_form=ConfirmForm())
@@ -367,23 +364,27 @@ def confirm_parcel(number, village_order_id):
 
 @bp.get("/pesanan/<number>/bayar")
 def pay(number):
-    """Send the buyer to Stripe's hosted payment page for an unpaid card order."""
+    """Send the buyer to the payment page of an unpaid order paid online (Stripe, Midtrans): the
+    same page while it is open (``payments.methods``)."""
     order, token = _visible_order(number)
-    if order.payment_method != "stripe" or order.status != "awaiting_payment" or not stripe_enabled():
-        return redirect(url_for("checkout.order", number=number, kunci=token), code=303)
+    method = method_for(order.payment_method)
+    if order.status != "awaiting_payment" or not method.pay_label:
+        return _back_to_order(order, token)
     lines = db.session.scalars(
         select(OrderLine).join(VillageOrder, VillageOrder.id == OrderLine.village_order_id)
         .where(VillageOrder.order_id == order.id).order_by(OrderLine.id)).all()
     try:
         with unit_of_work():
-            stripe_session = checkout_session_for(
-                order, lines,
-                success_url=external_url("checkout.order", number=number, kunci=token, stripe="success"),
-                cancel_url=external_url("checkout.order", number=number, kunci=token, stripe="cancel"))
+            url = method.start(order, lines, back=lambda **query: external_url(
+                "checkout.order", number=number, kunci=token, **query))
     except SessionClosed:
-        flash(_("The time to pay this order by card has ended. If you paid, the payment is being confirmed."), "warning")
-        return redirect(url_for("checkout.order", number=number, kunci=token), code=303)
+        flash(str(method.closed_message), "warning")
+        return _back_to_order(order, token)
     except PaymentGatewayError:
-        flash(_("The card payment service did not answer. Your order is kept and its stock held; try again in a moment."), "warning")
-        return redirect(url_for("checkout.order", number=number, kunci=token), code=303)
-    return redirect(stripe_session.url, code=303)
+        flash(str(method.down_message), "warning")
+        return _back_to_order(order, token)
+    except IntegrityError:  # "Pay" twice at once: the other click made the page a moment ago
+        return _back_to_order(order, token)
+    if url is None:  # the gateway was switched off meanwhile
+        return _back_to_order(order, token)
+    return redirect(url, code=303)

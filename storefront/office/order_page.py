@@ -11,17 +11,18 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ..checkout.forms import PAYMENT_LABELS
 from ..extensions import db
 from ..orders.fulfilment import OFFICE, allowed_moves
 from ..orders.models import Order, OrderEvent
 from ..orders.timeline import EVENT_LABELS, MACHINES, REASONED, VILLAGE_REASONS, actor_label, order_view
 from ..payments import reconcile
+from ..payments.methods import LABELS as PAYMENT_LABELS
 
 #: How money moved for an order (``PaymentReceived.method``), in the office's words.
 RECEIVED_LABELS = {
     "bank_transfer": _l("bank transfer"),
     "stripe": _l("card (Stripe)"),
+    "midtrans": _l("QRIS, virtual account or e-wallet (Midtrans)"),
     "refund": _l("returned to the buyer"),
 }
 #: What happened to the money of a parcel that did not ship, or was refunded after delivery.
@@ -39,7 +40,7 @@ MOVE_LABELS = {
 
 
 def payment_label(method):
-    """An order's payment method in words (``checkout.forms.PAYMENT_LABELS``)."""
+    """An order's payment method in words (``payments.methods.LABELS``)."""
     return PAYMENT_LABELS.get(method, method)
 
 

@@ -1,5 +1,5 @@
 """The office's orders: what needs a person (held orders, parcels not accepted in time, money
-to return by hand, card payments the shop refused, orders paid too little or too much), bank
+to return by hand, gateway payments the shop refused, orders paid too little or too much), bank
 transfers to record from the statement, the buyers' transfer receipts, refunds of delivered
 parcels, shipping rates; a search over every order, and each order's own page."""
 from flask import abort, flash, redirect, render_template, request, send_from_directory, url_for
@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from ..access import office_required
 from ..catalog.paging import page_number
-from ..checkout.forms import PAYMENT_LABELS
 from ..checkout.models import ZONES
 from ..checkout.shipping import rates, set_rates
 from ..clock import today_wita
@@ -25,11 +24,12 @@ from ..orders.queries import (MAX_SEARCH_LENGTH, held_orders, orders_awaiting_pa
 from ..orders.services import OrderError, mark_refunded, release_hold
 from ..orders.status import LABELS as ORDER_LABELS
 from ..orders.timeline import order_views
-from ..payments import reconcile
+from ..payments import midtrans_gateway, reconcile
 from ..payments.forms import CancelForm, RefundForm, TransferForm, first_error
+from ..payments.methods import LABELS as PAYMENT_LABELS, refund_parcel
 from ..payments.models import TransferReceipt
 from ..payments.reconcile import PaymentError
-from ..payments.stripe_gateway import REFUSALS, refund_parcel, refused_payments, settle_refused_payment
+from ..payments.stripe_gateway import REFUSALS, refused_payments, settle_refused_payment
 from ..unit_of_work import unit_of_work
 from .blueprint import bp
 from .forms import RatesForm
@@ -64,11 +64,7 @@ def orders():
     if searching or page.page > 1:
         return render_template("office/orders.html", work=False, found=page.items,
                                views={view.order.id: view for view in order_views(page.items)}, **context)
-    locale = str(get_locale())
-    refused = [{"event": event, "number": number,
-                "amount": format_stripe_amount(event.amount_total, event.currency, locale),
-                "reasons": [REFUSALS.get(code, code) for code in event.refusal.split()]}
-               for event, number in refused_payments()]
+    refused = _refused_payments()
     waiting = orders_awaiting_payment()
     to_refund = reconcile.orders_to_refund()
     received = {**reconcile.received_by_order([o.id for o in waiting]),
@@ -84,6 +80,27 @@ def orders():
                            to_refund=[order for order, _amount in to_refund], money=money,
                            payments=reconcile.payments_of(shown), receipts=reconcile.receipts_of(shown),
                            delivered=reconcile.delivered_prepaid_parcels(), today=today_wita(), **context)
+
+
+def _refused_payments():
+    """Payments a gateway took that the shop refused to apply, each gateway's alike: the order
+    named, the amount, why, the gateway's references, and where the office marks it dealt with."""
+    locale = str(get_locale())
+    stripe = [{"number": number, "gateway": "Stripe", "at": event.received_at,
+               "amount": format_stripe_amount(event.amount_total, event.currency, locale),
+               "reasons": [REFUSALS.get(code, code) for code in event.refusal.split()],
+               "reference": _("Stripe event %(event)s, checkout %(session)s", event=event.id,
+                              session=event.session_id or "—"),
+               "settle_url": url_for("office.settle_card_payment", event_id=event.id)}
+              for event, number in refused_payments()]
+    midtrans = [{"number": number, "gateway": "Midtrans", "at": note.received_at,
+                 "amount": format_idr(note.gross_amount_idr) if note.gross_amount_idr is not None else None,
+                 "reasons": [midtrans_gateway.REFUSALS.get(code, code) for code in note.refusal.split()],
+                 "reference": _("Midtrans transaction %(transaction)s (%(kind)s)", transaction=note.transaction_id,
+                                kind=note.payment_type or "—"),
+                 "settle_url": url_for("office.settle_midtrans_payment", notification_id=note.id)}
+                for note, number in midtrans_gateway.refused_payments()]
+    return sorted(stripe + midtrans, key=lambda payment: payment["at"])
 
 
 @bp.get("/pesanan/<string(maxlength=40):number>")
@@ -180,6 +197,22 @@ def settle_card_payment(event_id):
     if not settled:
         abort(404)
     flash(_("The card payment is marked as dealt with."), "success")
+    return redirect(url_for("office.orders"), code=303)
+
+
+@bp.post("/pembayaran-midtrans/<id:notification_id>/selesai")
+@office_required
+def settle_midtrans_payment(notification_id):
+    """The office dealt with a Midtrans payment the shop refused to apply (refunded it in
+    Midtrans' dashboard, or settled it with the buyer)."""
+    if not ConfirmForm().validate_on_submit():
+        flash(_("The form has expired"), "warning")
+        return redirect(url_for("office.orders"), code=303)
+    with unit_of_work():
+        settled = midtrans_gateway.settle_refused_payment(notification_id, current_user.audit_name)
+    if not settled:
+        abort(404)
+    flash(_("The payment is marked as dealt with."), "success")
     return redirect(url_for("office.orders"), code=303)
 
 

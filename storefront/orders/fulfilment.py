@@ -67,7 +67,8 @@ def change_parcel(village_order_id, change, *, side, actor_name, village_id=None
     """Move one parcel; the caller commits. ``village_id`` scopes a village member's move.
 
     ``refund(order, village_order)`` gives money back for a prepaid parcel that will not ship
-    (Stripe); it returns ``(state, refund_id)``. Raises OrderError with a message for the user.
+    (``payments.methods.refund_parcel``); it returns ``(state, refund_id)``. Raises OrderError
+    with a message for the user.
     """
     stmt = select(VillageOrder).where(VillageOrder.id == village_order_id)
     if village_id is not None:
@@ -119,14 +120,12 @@ def change_parcel(village_order_id, change, *, side, actor_name, village_id=None
 
 
 def _settle_money(order, parcel, refund):
-    """Money taken for goods that will not ship goes back: through Stripe for a card payment;
-    a bank transfer is flagged for the office, which pays it back by hand."""
+    """Money taken for goods that will not ship goes back the way it came: ``refund`` is the
+    payment method's (``payments.methods.refund_parcel``): through the gateway where it can, else
+    flagged for the office, which pays it back by hand (a bank transfer, a virtual account)."""
     if order.status != "paid" or parcel.refund_state == "refunded":
-        return  # cash on delivery, never paid, or given back already (e.g. in Stripe's dashboard)
-    if order.payment_method == "stripe" and refund is not None:
-        state, refund_id = refund(order, parcel)
-    else:
-        state, refund_id = "office", None
+        return  # cash on delivery, never paid, or given back already (e.g. in a gateway's dashboard)
+    state, refund_id = refund(order, parcel) if refund is not None else ("office", None)
     db.session.execute(update(VillageOrder).where(VillageOrder.id == parcel.id)
                        .values(refund_state=state, stripe_refund_id=refund_id))
 
@@ -141,8 +140,8 @@ def parcel_counts(village_id):
 
 def refund_delivered(village_order_id, reason, *, actor_name, refund=None):
     """The office gives back the money of a parcel that arrived (damaged, wrong goods): what the
-    village earned from it is reversed once; a card payment is refunded through Stripe, a
-    transfer is flagged for the office to return by hand."""
+    village earned from it is reversed once; ``refund`` gives the money back the way it was paid
+    (or flags it for the office to return by hand)."""
     reason = " ".join(reason.split())
     if not reason:
         raise OrderError(_("Say why, so the buyer and the office know."), field="reason")

@@ -6,7 +6,7 @@ from ..clock import now_utc
 from ..extensions import db
 from .tracking import constraint_sql as tracking_constraint
 
-PAYMENT_METHODS = ("bank_transfer", "cod", "stripe")
+PAYMENT_METHODS = ("bank_transfer", "cod", "stripe", "midtrans")
 ORDER_STATUSES = ("awaiting_payment", "paid", "cancelled", "expired")
 #: A village's parcel: paid -> accepted -> packed -> shipped -> delivered, or declined/cancelled.
 PARCEL_STATUSES = ("awaiting_payment", "paid", "accepted", "packed", "shipped", "delivered",
@@ -21,7 +21,8 @@ class Order(db.Model):
         CheckConstraint("subtotal_idr >= 0", name="subtotal_idr_not_negative"),
         CheckConstraint("shipping_idr >= 0", name="shipping_idr_not_negative"),
         CheckConstraint("total_idr >= 0", name="total_idr_not_negative"),
-        CheckConstraint("payment_method IN ('bank_transfer', 'cod', 'stripe')", name="payment_method_known"),
+        CheckConstraint("payment_method IN ('bank_transfer', 'cod', 'stripe', 'midtrans')",
+                        name="payment_method_known"),
         CheckConstraint("status IN ('awaiting_payment', 'paid', 'cancelled', 'expired')", name="status_known"),
     )
 
@@ -112,6 +113,8 @@ class VillageOrder(db.Model):
     #: Set once when a paid parcel was not accepted in time: the office and the buyer were told.
     overdue_flagged_at = mapped_column(DateTime(timezone=True))
     refund_state: Mapped[str | None] = mapped_column(String(20))
+    #: The gateway's reference of the refund it made for this parcel: Stripe's ``re_...`` or
+    #: Midtrans' refund key (named for Stripe, the first gateway).
     stripe_refund_id: Mapped[str | None] = mapped_column(String(255))
     created_at = mapped_column(DateTime(timezone=True), default=now_utc)
     #: Every change moves this: feeds are ordered and polled by it.

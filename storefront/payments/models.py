@@ -1,6 +1,7 @@
-"""The Stripe events already handled; money received against orders; the buyers' transfer receipts."""
-from sqlalchemy import (BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String,
-                        UniqueConstraint, and_, literal_column)
+"""The Stripe events and Midtrans notifications already handled, each order's Midtrans transaction;
+money received against orders; the buyers' transfer receipts."""
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer,
+                        String, UniqueConstraint, and_, literal_column, true)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import now_utc
@@ -46,9 +47,71 @@ Index("ix_stripe_events_needs_office", StripeEvent.received_at,
       sqlite_where=NEEDS_OFFICE, postgresql_where=NEEDS_OFFICE)
 
 
-#: How money for an order moved: a bank transfer the office saw arrive, a card payment Stripe
-#: reported, or money the office gave back (a negative amount).
-PAYMENT_METHODS = ("bank_transfer", "stripe", "refund")
+class MidtransTransaction(db.Model):
+    """The Snap transaction the shop made for an order (one per order: its ``order_id`` at Midtrans
+    is the order's number). Its page is sent again to a buyer who comes back to pay while it lasts."""
+
+    __tablename__ = "midtrans_transactions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
+    #: Snap's token and the address of its payment page.
+    snap_token: Mapped[str] = mapped_column(String(255))
+    redirect_url: Mapped[str] = mapped_column(String(500))
+    #: When the payment expires at Midtrans (the order's stock hold ends then too).
+    expires_at = mapped_column(DateTime(timezone=True))
+    #: Midtrans' id of the payment, known from the first notification it confirmed; a later one
+    #: about another payment of the same order number is refused.
+    transaction_id: Mapped[str | None] = mapped_column(String(64))
+    #: ``qris``, ``gopay``, ``bank_transfer``, ``echannel``...: whether a refund goes through Midtrans.
+    payment_type: Mapped[str | None] = mapped_column(String(40))
+    #: The last status Midtrans confirmed (``pending``, ``settlement``, ``expire``...).
+    status: Mapped[str | None] = mapped_column(String(20))
+    created_at = mapped_column(DateTime(timezone=True), default=now_utc)
+    updated_at = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
+
+
+class MidtransNotification(db.Model):
+    """A Midtrans HTTP notification, applied once: ``key`` is the transaction, status and status
+    code that Midtrans' status API confirmed (and the amount refunded, for refunds), so a repeat,
+    or a late notification whose status was already applied, cannot insert.
+
+    One that names an order it does not belong to (an order not paid through Midtrans, another
+    payment, another amount or currency) is kept with ``refusal`` set and the order left alone;
+    when it took money, the office sees it until a person settles it.
+    """
+
+    __tablename__ = "midtrans_notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"), index=True)
+    received_at = mapped_column(DateTime(timezone=True), default=now_utc)
+    #: As the status API answered, not as the notification said.
+    transaction_id: Mapped[str | None] = mapped_column(String(64))
+    transaction_status: Mapped[str | None] = mapped_column(String(20))
+    fraud_status: Mapped[str | None] = mapped_column(String(20))
+    status_code: Mapped[str | None] = mapped_column(String(3))
+    payment_type: Mapped[str | None] = mapped_column(String(40))
+    #: The transaction's gross amount in whole rupiah (None if it was not whole), and its currency.
+    gross_amount_idr: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    #: Midtrans reports the money as taken (settlement, or a capture its fraud check accepted).
+    took_money: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Why it was not applied: codes of ``midtrans_gateway.REFUSALS``, space-separated.
+    refusal: Mapped[str | None] = mapped_column(String(200))
+    settled_at = mapped_column(DateTime(timezone=True))
+    settled_by: Mapped[str | None] = mapped_column(String(160))
+
+
+#: A refused notification whose money was taken and that no person has settled yet.
+MIDTRANS_NEEDS_OFFICE = and_(MidtransNotification.refusal.is_not(None), MidtransNotification.took_money == true(),
+                             MidtransNotification.settled_at.is_(None))
+
+
+#: How money for an order moved: a bank transfer the office saw arrive, a payment Stripe or
+#: Midtrans reported, or money the office gave back (a negative amount).
+PAYMENT_METHODS = ("bank_transfer", "stripe", "midtrans", "refund")
 
 
 class PaymentReceived(db.Model):
@@ -62,7 +125,7 @@ class PaymentReceived(db.Model):
 
     __tablename__ = "payments_received"
     __table_args__ = (
-        CheckConstraint("method IN ('bank_transfer', 'stripe', 'refund')", name="method_known"),
+        CheckConstraint("method IN ('bank_transfer', 'stripe', 'midtrans', 'refund')", name="method_known"),
         CheckConstraint("amount_idr <> 0", name="amount_idr_not_zero"),
         CheckConstraint("method <> 'refund' OR amount_idr < 0", name="refund_is_negative"),
         #: The same bank reference twice for one order is one transfer typed twice.
@@ -77,7 +140,8 @@ class PaymentReceived(db.Model):
     amount_idr: Mapped[int] = mapped_column(BigInteger)
     #: The day the money moved, as the bank statement says it (a date in WITA).
     received_on = mapped_column(Date, nullable=False)
-    #: The bank's reference of the transfer, or Stripe's PaymentIntent; None when there is none.
+    #: The bank's reference of the transfer, Stripe's PaymentIntent or Midtrans' transaction id;
+    #: None when there is none.
     reference: Mapped[str | None] = mapped_column(String(255))
     recorded_by: Mapped[str] = mapped_column(String(160))
     created_at = mapped_column(DateTime(timezone=True), default=now_utc)

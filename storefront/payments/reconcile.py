@@ -1,5 +1,5 @@
 """Money received against orders: bank transfers the office records from the bank statement,
-card payments as Stripe reported them, and the excess the office gives back. The caller's unit
+payments as Stripe or Midtrans reported them, and the excess the office gives back. The caller's unit
 of work commits.
 
 What an order has received is the sum of its ``PaymentReceived`` rows (refunds negative):
@@ -267,10 +267,16 @@ def record_refund(order_id, amount_idr, refunded_on, reference, actor_name):
 def record_card_payment(order, amount_total, reference, actor_name="Stripe"):
     """What Stripe reported it took for the order (``amount_total`` in hundredths of a rupiah),
     once per PaymentIntent (or Checkout Session). Called with the event the gateway accepted."""
-    amount_idr = amount_total // 100
-    if amount_idr <= 0 or _seen(order.id, "stripe", reference):
+    return record_gateway_payment(order, "stripe", amount_total // 100, reference, actor_name)
+
+
+def record_gateway_payment(order, method, amount_idr, reference, actor_name):
+    """What a gateway (``method``: ``stripe``, ``midtrans``) reported it took for the order, in
+    whole rupiah, once per ``reference`` (its id of the payment). Called with a report the
+    gateway module accepted."""
+    if amount_idr <= 0 or _seen(order.id, method, reference):
         return None
-    _add(order, "stripe", amount_idr, today_wita(), reference, actor_name)
+    _add(order, method, amount_idr, today_wita(), reference, actor_name)
     return amount_idr
 
 

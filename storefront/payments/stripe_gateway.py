@@ -16,14 +16,12 @@ from sqlalchemy import select, update
 
 from ..clock import as_utc, now_utc
 from ..extensions import db
-from ..listing.rule import sellable_product_ids
 from ..money import to_stripe_amount
-from ..orders.models import Order, OrderLine, VillageOrder
-from ..orders.services import cancel_unpaid_order, expire_order, mark_paid
-from ..orders.settlement import book_refund
-from ..products.models import Product
+from ..orders.models import Order
+from ..orders.services import cancel_unpaid_order, expire_order
 from .models import NEEDS_OFFICE, StripeEvent
 from .reconcile import record_card_payment
+from .settling import SETTLED, PaymentGatewayError, SessionClosed, refunded_outside, settle_payment
 
 #: Stripe's shortest Checkout Session lifetime; stock is held for as long.
 SESSION_MINUTES = 30
@@ -42,8 +40,6 @@ REFUSALS = {
 }
 
 
-class PaymentGatewayError(RuntimeError):
-    """Stripe could not be reached or refused; the order stays awaiting payment."""
 
 
 def stripe_enabled():
@@ -56,10 +52,6 @@ def _client():
     return stripe.StripeClient(cfg["STRIPE_SECRET_KEY"], base_addresses=(
         {"api": cfg["STRIPE_API_BASE"]} if cfg.get("STRIPE_API_BASE") else {}),
         max_network_retries=1, http_client=stripe.RequestsClient(timeout=cfg.get("STRIPE_TIMEOUT", 10)))
-
-
-class SessionClosed(PaymentGatewayError):
-    """The order's Checkout Session is no longer open (paid, or its time ran out)."""
 
 
 def _session_expiry(order, now):
@@ -202,16 +194,6 @@ def refusals_for(order, session_object, kind):
     return reasons
 
 
-def _papers_still_valid(order):
-    product_ids = db.session.scalars(
-        select(OrderLine.product_id).join(VillageOrder, VillageOrder.id == OrderLine.village_order_id)
-        .where(VillageOrder.order_id == order.id, OrderLine.product_id.is_not(None))).all()
-    if not product_ids:
-        return False
-    sellable = set(db.session.scalars(sellable_product_ids().where(Product.id.in_(product_ids))))
-    return set(product_ids) <= sellable
-
-
 def handle_event(event):
     """Apply one verified event, once. Returns a short description for the log/response.
 
@@ -251,20 +233,10 @@ def handle_event(event):
         if kind == "checkout.session.completed" and session_object.get("payment_status") != "paid":
             result = "awaiting asynchronous payment"
         else:
-            hold = None if _papers_still_valid(order) else (
-                "A product lost its legality papers while the buyer was paying: the office must check before anything ships.")
-            if mark_paid(order.id, actor, kind, hold_reason=hold):
+            def record():
                 order.stripe_payment_intent = _text(session_object.get("payment_intent"), 255)
                 _record_amount(order, session_object)
-                result = "paid"
-            elif order.status in ("expired", "cancelled"):
-                # Money arrived for an order that already gave its stock back: a person decides.
-                order.hold_reason = ("Payment arrived after the order had ended; the office must "
-                                     "refund it or reserve the goods again.")
-                _record_amount(order, session_object)
-                result = "paid after the order ended: held for the office"
-            else:
-                result = "already settled"
+            result = SETTLED[settle_payment(order, actor, kind, record)]
     elif kind == "checkout.session.async_payment_failed":
         result = "cancelled" if cancel_unpaid_order(order.id, actor, kind) else "already settled"
     else:  # checkout.session.expired
@@ -274,11 +246,8 @@ def handle_event(event):
 
 def _charge_refunded(record, charge):
     """Money given back in Stripe. A refund the shop made itself names its parcel and was booked
-    when the parcel was cancelled; one made elsewhere (Stripe's dashboard) must not leave the
-    village's balance holding money the buyer has back. The whole order refunded: every parcel
-    not yet refunded is reversed in its village's ledger (once, see ``book_refund``) and the
-    order is held so that nothing more ships; part of it: held for the office, which decides
-    which parcel it was."""
+    when the parcel was cancelled; one made elsewhere (Stripe's dashboard) is taken back from the
+    villages and the order held (``settling.refunded_outside``)."""
     intent = _text(charge.get("payment_intent"), 255)
     order = db.session.scalars(select(Order).where(Order.stripe_payment_intent == intent)).one_or_none() \
         if intent else None
@@ -288,24 +257,7 @@ def _charge_refunded(record, charge):
     refunds = (charge.get("refunds") or {}).get("data") or []
     if refunds and all(str((r.get("metadata") or {}).get("parcel_id", "")).isdigit() for r in refunds):
         return "refunds made by the shop: already booked"
-    refunded_idr = (_whole(charge.get("amount_refunded")) or 0) // 100
-    parcels = db.session.scalars(select(VillageOrder).where(VillageOrder.order_id == order.id)
-                                 .order_by(VillageOrder.village_id)).all()
-    if refunded_idr >= order.total_idr:
-        for parcel in parcels:
-            taken = db.session.execute(update(VillageOrder).where(
-                VillageOrder.id == parcel.id, VillageOrder.refund_state.is_(None)).values(
-                refund_state="refunded", updated_at=now_utc()))
-            if taken.rowcount == 1:
-                book_refund(parcel, order, "Stripe", "refunded in Stripe")
-        reason = "The whole payment was refunded in Stripe: nothing more may ship; cancel the parcels not yet sent."
-    else:
-        reason = (f"Rp {refunded_idr:,} was refunded in Stripe outside the shop: record it against the right "
-                  "parcel (cancel or refund it here) before anything more ships.").replace(",", ".")
-    db.session.execute(update(Order).where(Order.id == order.id).values(hold_reason=reason, updated_at=now_utc()))
-    current_app.logger.warning("Stripe refunded Rp %s of order %s outside the shop; order held for the office.",
-                               refunded_idr, order.number)
-    return "refund outside the shop: held for the office"
+    return refunded_outside(order, (_whole(charge.get("amount_refunded")) or 0) // 100, "Stripe")
 
 
 def _record_amount(order, session_object):
@@ -331,3 +283,10 @@ def settle_refused_payment(event_id, actor_name):
                               .values(settled_at=now_utc(), settled_by=actor_name[:160]))
     db.session.flush()
     return done.rowcount == 1
+
+
+def payment_in_flight(order):
+    """Stripe said the buyer completed the payment page, but the money is still on its way."""
+    return db.session.scalar(select(StripeEvent.id).where(
+        StripeEvent.order_id == order.id, StripeEvent.type == "checkout.session.completed",
+        StripeEvent.refusal.is_(None)).limit(1)) is not None

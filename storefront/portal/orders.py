@@ -20,7 +20,7 @@ from ..orders.services import OrderError
 from ..orders.timeline import EVENT_LABELS, actor_label, village_reason
 from ..orders.tracking import courier_label, tracking_url
 from ..orders.village_view import village_parcels_query
-from ..payments.stripe_gateway import refund_parcel
+from ..payments.methods import refund_parcel
 from ..unit_of_work import unit_of_work
 from .blueprint import bp, own_village
 
