@@ -21,6 +21,12 @@ from .language import assert_speaks
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SHOTS = ROOT / "tests" / "screenshots"
 DEMO_PASSWORD = "desa-demo-ntt"
+#: The shapes of the pages axe-core found no serious problem on (``Journey.check``).
+_AXE_CHECKED = set()
+#: A page's shape: every element with the attributes that axe's rules read, without its text.
+_SHAPE = """() => Array.from(document.querySelectorAll('*'), e => [e.tagName, e.id, e.className,
+    ...Array.from(e.attributes, a => a.name.startsWith('aria-') || ['role', 'type', 'alt', 'for', 'lang',
+    'tabindex', 'href'].includes(a.name) ? a.name + '=' + (a.name === 'href' ? '' : a.value) : '')].join(' ')).join('|')"""
 #: Demo accounts (storefront/onboarding/demo): the office's admin and verifier, and two village members.
 ADMIN, VERIFIER = "admin@demo.produkdesa-ntt.example", "verifikator@demo.produkdesa-ntt.example"
 RATOGESA, WATUBLAPI = "ratogesa@demo.produkdesa-ntt.example", "watublapi@demo.produkdesa-ntt.example"
@@ -116,10 +122,16 @@ class Journey:
         from axe_playwright_python.sync_playwright import Axe
 
         self.page.wait_for_load_state("load")
-        results = Axe().run(self.page)
-        bad = [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-               for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-        assert not bad, f"{self.page.url}: " + "; ".join(bad)
+        # axe-core takes a third of a journey's time; a page of the same shape (the same elements,
+        # classes and attributes at the same width: the same template in the same state) was
+        # checked already, so it is checked once per test session.
+        shape = (self.page.viewport_size["width"], self.page.evaluate(_SHAPE))
+        if shape not in _AXE_CHECKED:
+            results = Axe().run(self.page)
+            bad = [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+                   for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+            assert not bad, f"{self.page.url}: " + "; ".join(bad)
+            _AXE_CHECKED.add(shape)
         assert_speaks(self.page, self.page.get_attribute("html", "lang"))
         self.steps += 1
         folder = SHOTS / self.name
