@@ -384,27 +384,25 @@ def edit_address(address_id):
 @login_required
 def default_address(address_id):
     """Make one of the signed-in person's saved addresses the one checkout fills in."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        with unit_of_work():
-            set_default_address(current_user, address_id)
-    except AddressNotFound:
-        abort(404)
-    flash(_("Checkout now fills in this address by itself."), "success")
-    return redirect(url_for("accounts.addresses"), code=303)
+    return _address_button(set_default_address, address_id, _("Checkout now fills in this address by itself."))
 
 
 @bp.post("/akun/alamat/<id:address_id>/hapus")
 @login_required
 def delete_address(address_id):
     """Delete one of the signed-in person's saved addresses; anyone else's is a 404."""
+    return _address_button(remove_address, address_id, _("Address deleted."))
+
+
+def _address_button(action, address_id, done):
+    """A button on the list of saved addresses: ``action(user, address_id)`` on one of the
+    signed-in person's own addresses (anyone else's is a 404), then back to the list."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
         with unit_of_work():
-            remove_address(current_user, address_id)
+            action(current_user, address_id)
     except AddressNotFound:
         abort(404)
-    flash(_("Address deleted."), "success")
+    flash(done, "success")
     return redirect(url_for("accounts.addresses"), code=303)

@@ -70,31 +70,27 @@ def add():
 def change():
     """Set a line's quantity (0 removes it); more than is available sets the most there is."""
     form = CartLineForm()
-    product_id = _product_id(form)
-    cart = current_cart()
-    if not form.validate_on_submit() or product_id is None or cart is None:
-        flash(_("Choose a quantity from 0 to 999."), "warning")
-        return redirect(url_for("cart.view"), code=303)
-    try:
-        with unit_of_work():
-            _tell(set_quantity(cart, product_id, form.quantity.data))
-    except CartError as exc:
-        flash(str(exc), "warning")
-    return redirect(url_for("cart.view"), code=303)
+    return _change_line(form, lambda cart, product_id: set_quantity(cart, product_id, form.quantity.data),
+                        _("Choose a quantity from 0 to 999."))
 
 
 @bp.post("/hapus")
 def remove():
     """Take a line out of the cart."""
-    form = CartRemoveForm()
+    return _change_line(CartRemoveForm(), remove_from_cart, _("That product is not in your cart."))
+
+
+def _change_line(form, action, refused):
+    """A form on a line of the cart: ``action(cart, product_id)`` returns the change to tell;
+    ``refused`` is said when the form is not one the cart can take."""
     product_id = _product_id(form)
     cart = current_cart()
     if not form.validate_on_submit() or product_id is None or cart is None:
-        flash(_("That product is not in your cart."), "warning")
+        flash(refused, "warning")
         return redirect(url_for("cart.view"), code=303)
     try:
         with unit_of_work():
-            _tell(remove_from_cart(cart, product_id))
+            _tell(action(cart, product_id))
     except CartError as exc:
         flash(str(exc), "warning")
     return redirect(url_for("cart.view"), code=303)
