@@ -18,6 +18,13 @@ def create_app(config=None):
     from .config import load_config
 
     load_config(app, config)
+    from . import observability
+
+    observability.init_app(app)  # request ids, logs, /metrics (docs/observability.md)
+    if app.config["STOREFRONT_ENV"] == "production":
+        from .startup_checks import check_production
+
+        check_production(app)  # what the settings point at: translations, storage, Redis
 
     from . import numbers
 

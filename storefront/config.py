@@ -116,6 +116,10 @@ def load_config(app, overrides=None):
         env.get("DATABASE_URL") or f"sqlite:///{instance / 'storefront.db'}"
     )
     cfg["SECRET_KEY"] = env.get("SECRET_KEY")
+    #: Earlier keys, still accepted on what they signed (sessions, device cookies) while a new
+    #: SECRET_KEY takes over: comma-separated, oldest first (docs/operations.md, rotating secrets).
+    cfg["SECRET_KEY_FALLBACKS"] = [key.strip() for key in env.get("SECRET_KEY_FALLBACKS", "").split(",")
+                                   if key.strip()]
     cfg["MEDIA_ROOT"] = env.get("MEDIA_ROOT") or str(instance / "media")
     cfg["BABEL_DEFAULT_LOCALE"] = "id"
     cfg["BABEL_DEFAULT_TIMEZONE"] = "Asia/Makassar"
@@ -126,6 +130,15 @@ def load_config(app, overrides=None):
         "OFFICE_NAME", "Pemerintah Provinsi Nusa Tenggara Timur"
     )
     cfg["SCAN_ROOT"] = env.get("SCAN_ROOT") or str(instance / "scans")
+    # Photos and scans: "local" (MEDIA_ROOT, SCAN_ROOT on this machine) or "s3" (an object store
+    # every web server shares; storefront/storage/).
+    cfg["STORAGE"] = (env.get("STORAGE") or "local").strip().lower()
+    cfg["S3_BUCKET"] = env.get("S3_BUCKET") or None
+    #: Another bucket for the private scans, if they should not share the photos' bucket.
+    cfg["S3_SCAN_BUCKET"] = env.get("S3_SCAN_BUCKET") or None
+    #: Empty for Amazon S3 itself; the address of MinIO or another S3-compatible store.
+    cfg["S3_ENDPOINT_URL"] = env.get("S3_ENDPOINT_URL") or None
+    cfg["S3_REGION"] = env.get("S3_REGION") or None
     # One request: a product form with its photos (each up to 20 MB; 64 MB holds eight ordinary
     # 12 MP phone photos of 3-8 MB, or three 50 MP ones) or a paper with its scan (20 MB). Flask
     # refuses more before reading it (413): a form that sends files comes back with the message at
@@ -208,6 +221,8 @@ def load_config(app, overrides=None):
     #: Names the deployed release in ETags and cache keys (storefront/release.py); empty: a digest
     #: of the code, templates, translations and static files.
     cfg["RELEASE"] = env.get("RELEASE") or None
+    #: Whether a production start checks that Redis and the file store answer (startup_checks.py).
+    cfg["VERIFY_SERVICES"] = _flag(env.get("VERIFY_SERVICES", "1"))
     #: Not read from the environment: only the test suite chooses a cheaper hash (hashing.py).
     cfg["PASSWORD_HASH_METHOD"] = STRONG_PASSWORD_HASH
     if overrides:
@@ -221,6 +236,11 @@ def load_config(app, overrides=None):
                 f"SECRET_KEY {problem}: set a random value "
                 "(python -c 'import secrets; print(secrets.token_hex(32))') before starting in production."
             )
+        for number, key in enumerate(cfg["SECRET_KEY_FALLBACKS"], 1):
+            problem = secret_key_problem(key)
+            if problem:
+                raise ConfigError(f"SECRET_KEY_FALLBACKS: key {number} {problem}; list only keys that were "
+                                  "SECRET_KEY before.")
         if cfg["PASSWORD_HASH_METHOD"] != STRONG_PASSWORD_HASH:
             raise ConfigError(f"PASSWORD_HASH_METHOD must be {STRONG_PASSWORD_HASH!r} in production "
                               "(a cheaper method is for the test suite only).")

@@ -24,6 +24,9 @@ from storefront.ratelimit import limiter
 
 from .mail_server import Mailbox, free_port
 
+#: The local S3 server's fixture (``s3_server``), for any test that needs an object store.
+pytest_plugins = ["tests.s3_server"]
+
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 PG_SKIP_REASON = ("TEST_DATABASE_URL is not set, so the PostgreSQL run is skipped "
                   "(.ci/run sets it to postgresql+psycopg://postgres@127.0.0.1:5432/test)")

@@ -323,3 +323,19 @@ def test_development_cookies_are_httponly_and_lax_too(app):
     header = next(v for v in response.headers.getlist("Set-Cookie") if v.startswith("session="))
     assert "HttpOnly" in header and "SameSite=Lax" in header
     assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["REMEMBER_COOKIE_HTTPONLY"]
+
+
+def test_a_new_secret_key_keeps_people_signed_in_while_the_old_one_is_a_fallback(app):
+    """Rotating SECRET_KEY (docs/operations.md): with the old key in SECRET_KEY_FALLBACKS a
+    session signed before goes on and is signed anew; once the old key is dropped it ends."""
+    client = sign_in(app.test_client(), make_user())
+    before = cookie(client)
+    old_key = app.config["SECRET_KEY"]
+    app.config.update(SECRET_KEY="R0tated-" + old_key[::-1], SECRET_KEY_FALLBACKS=[old_key])
+    assert is_signed_in(client)
+    after = cookie(client)
+    assert after != before and decode(app, after)  # signed again, with the new key
+
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert is_signed_in(client), "the cookie signed with the new key needs no fallback"
+    assert not is_signed_in(replay(app, session=before)), "the old key alone opens nothing any more"

@@ -46,6 +46,8 @@ def production_env(monkeypatch, tmp_path):
     monkeypatch.setenv("MEDIA_ROOT", str(tmp_path / "media"))
     monkeypatch.setenv("PUBLIC_URL", "https://shop.example")
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
+    # Whether Redis answers is tests/test_production_checks.py's matter (a laptop may have none).
+    monkeypatch.setenv("VERIFY_SERVICES", "0")
     return monkeypatch
 
 
@@ -392,3 +394,12 @@ def test_database_refuses_negative_stock_and_price(app, column):
     db.session.execute(update(Product).where(Product.id == product.id).values({column: 0}))
     db.session.commit()
     assert db.session.scalar(select(getattr(Product, column)).where(Product.id == product.id)) == 0
+
+
+def test_production_refuses_a_weak_key_among_the_fallbacks(production_env):
+    production_env.setenv("SECRET_KEY", secrets.token_hex(32))
+    production_env.setenv("SECRET_KEY_FALLBACKS", f"{secrets.token_hex(32)}, changeme")
+    with pytest.raises(ConfigError, match="SECRET_KEY_FALLBACKS: key 2"):
+        create_app()
+    production_env.setenv("SECRET_KEY_FALLBACKS", f"{secrets.token_hex(32)},")
+    assert len(create_app().config["SECRET_KEY_FALLBACKS"]) == 1

@@ -60,7 +60,9 @@ def account_key(email):
 
 
 def _serializer():
-    return URLSafeSerializer(current_app.secret_key, salt=_SALT)
+    # Signed with SECRET_KEY; read with it or an earlier key during a rotation (newest last).
+    keys = [*(current_app.config.get("SECRET_KEY_FALLBACKS") or ()), current_app.secret_key]
+    return URLSafeSerializer(keys, salt=_SALT)
 
 
 def _device_entries():

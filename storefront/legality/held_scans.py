@@ -1,14 +1,14 @@
 """Scans held between two submits of the paper form, so a village on bad signal uploads once.
 
 When the form is refused for something else (a date, the number) but the scan itself was
-good, the cleaned file waits here, in the private scan store (``SCAN_ROOT/held/<user id>/``,
-never under ``static/``), and the form carries only an unguessable token in a hidden field.
+good, the cleaned file waits in the private scan store (``held/<user id>/``, shared by every
+web server), and the form carries only an unguessable token in a hidden field.
 A hold belongs to one user of one village and one form (a new paper, or the correction of one
 paper); it ends when the paper is saved with it, when it is replaced, or after ``HOLD_HOURS``
 (the housekeeping job ``expire_held_scans`` deletes what is left).
 
 Files, not rows: a hold is a file waiting for its paper, and the scans themselves are files.
-The file names are digests of the tokens, so a listing of the folder gives no token away.
+The file names are digests of the tokens, so a listing of the store gives no token away.
 """
 import hashlib
 import json
@@ -16,12 +16,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-
-from flask import current_app
 
 from .. import clock
-from .scans import CleanScan, scan_root
+from ..storage import FileMissing, scan_store
+from .scans import CleanScan
 
 #: How long a held scan waits for the form to be sent again.
 HOLD_HOURS = 24
@@ -44,44 +42,46 @@ class HeldScan:
     extension: str
     size_bytes: int
     expires_at: datetime
-    path: Path
+    key: str
 
     def load(self):
         """The cleaned scan as it was when held (it was cleaned before it was held)."""
-        return CleanScan(self.path.read_bytes(), self.content_type, self.extension, self.original_name)
+        return CleanScan(scan_store().get(self.key), self.content_type, self.extension, self.original_name)
 
 
 def _folder(user_id):
-    return scan_root() / "held" / str(int(user_id))
+    return f"held/{int(user_id)}/"
 
 
-def _paths(user_id, token):
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    folder = _folder(user_id)
-    return folder / f"{digest}.scan", folder / f"{digest}.json"
+def _keys(user_id, token):
+    """The store keys of a hold's file and of its facts."""
+    stem = _folder(user_id) + hashlib.sha256(token.encode()).hexdigest()
+    return f"{stem}.scan", f"{stem}.json"
 
 
 def hold_scan(scan, *, user_id, village_id, form, now=None, token=None):
     """Keep the cleaned ``scan`` for ``form`` of this user and village; return the hold's token."""
     now = now or clock.now_utc()
     token = token or secrets.token_urlsafe(32)
-    data_path, meta_path = _paths(user_id, token)
-    data_path.parent.mkdir(parents=True, exist_ok=True)
-    data_path.write_bytes(scan.data)
+    data_key, meta_key = _keys(user_id, token)
+    store = scan_store()
+    store.put(data_key, scan.data, scan.content_type)
     meta = {"user_id": int(user_id), "village_id": int(village_id), "form": form,
             "original_name": scan.original_name, "content_type": scan.content_type,
             "extension": scan.extension, "size_bytes": len(scan.data),
             "expires_at": (now + timedelta(hours=HOLD_HOURS)).isoformat()}
     # The facts last: a hold without them is never used, only cleaned.
-    meta_path.write_text(json.dumps(meta))
-    _keep_newest(user_id)
+    store.put(meta_key, json.dumps(meta).encode(), "application/json")
+    _keep_newest(user_id, keep=meta_key)
     return token
 
 
-def _keep_newest(user_id):
-    holds = sorted(_folder(user_id).glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-    for meta_path in holds[MAX_HOLDS_PER_USER:]:
-        _delete(meta_path)
+def _keep_newest(user_id, keep):
+    holds = [item for item in scan_store().list(_folder(user_id)) if item.key.endswith(".json")]
+    # Newest first; the hold just made stays whatever the clock of the store says.
+    holds.sort(key=lambda item: (item.key == keep, item.modified), reverse=True)
+    for item in holds[MAX_HOLDS_PER_USER:]:
+        _delete(item.key)
 
 
 def find_held_scan(token, *, user_id, village_id, form, now=None):
@@ -89,21 +89,22 @@ def find_held_scan(token, *, user_id, village_id, form, now=None):
     else None (an expired one is deleted on the way)."""
     if not token or not _TOKEN.match(token):
         return None
-    data_path, meta_path = _paths(user_id, token)
+    data_key, meta_key = _keys(user_id, token)
+    store = scan_store()
     try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, ValueError):
+        meta = json.loads(store.get(meta_key))
+    except (FileMissing, ValueError):
         return None
     try:
-        held = HeldScan(token=token, path=data_path, expires_at=datetime.fromisoformat(meta.pop("expires_at")),
+        held = HeldScan(token=token, key=data_key, expires_at=datetime.fromisoformat(meta.pop("expires_at")),
                         **meta)
-    except (KeyError, TypeError, ValueError):
-        _delete(meta_path)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        _delete(meta_key)
         return None
     if held.expires_at <= (now or clock.now_utc()):
-        _delete(meta_path)
+        _delete(meta_key)
         return None
-    if (held.user_id, held.village_id, held.form) != (user_id, village_id, form) or not data_path.exists():
+    if (held.user_id, held.village_id, held.form) != (user_id, village_id, form) or not store.exists(data_key):
         return None
     return held
 
@@ -111,34 +112,34 @@ def find_held_scan(token, *, user_id, village_id, form, now=None):
 def release_held_scan(token, *, user_id):
     """End a hold (its paper was saved, or another file replaced it)."""
     if token and _TOKEN.match(token):
-        _delete(_paths(user_id, token)[1])
+        _delete(_keys(user_id, token)[1])
 
 
-def _delete(meta_path):
-    meta_path.unlink(missing_ok=True)
-    meta_path.with_suffix(".scan").unlink(missing_ok=True)
+def _delete(meta_key):
+    store = scan_store()
+    store.delete(meta_key)
+    store.delete(meta_key.removesuffix(".json") + ".scan")
 
 
 def expire_held_scans(now=None):
     """Delete every hold past its time, and leftovers of an interrupted hold (housekeeping);
     returns how many holds were deleted."""
     now = now or clock.now_utc()
-    root = Path(current_app.config["SCAN_ROOT"]) / "held"  # not scan_root(): nothing is made here
-    if not root.exists():
-        return 0
+    store = scan_store()
+    files = list(store.list("held/"))
+    facts = {item.key for item in files if item.key.endswith(".json")}
     deleted = 0
-    for meta_path in root.glob("*/*.json"):
+    for key in sorted(facts):
         try:
-            expires_at = datetime.fromisoformat(json.loads(meta_path.read_text())["expires_at"])
-        except (OSError, ValueError, KeyError, TypeError):
+            expires_at = datetime.fromisoformat(json.loads(store.get(key))["expires_at"])
+        except (FileMissing, ValueError, KeyError, TypeError):
             expires_at = None
         if expires_at is None or expires_at <= now:
-            _delete(meta_path)
+            _delete(key)
             deleted += 1
-    stale = (now - timedelta(hours=HOLD_HOURS)).timestamp()
-    for data_path in root.glob("*/*.scan"):
-        if not data_path.with_suffix(".json").exists() and data_path.stat().st_mtime < stale:
-            data_path.unlink(missing_ok=True)
-    # The users' folders stay (one per member who ever had a hold): removing one could race a
-    # hold being written into it.
+    stale = now - timedelta(hours=HOLD_HOURS)
+    for item in files:
+        if item.key.endswith(".scan") and item.key.removesuffix(".scan") + ".json" not in facts \
+                and item.modified < stale:
+            store.delete(item.key)
     return deleted

@@ -1,7 +1,7 @@
 """Public proof of legality (``/verifikasi/<code>``, QR labels) and the private scans."""
 import io
 
-from flask import Blueprint, abort, make_response, render_template, send_from_directory
+from flask import Blueprint, abort, make_response, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -14,7 +14,7 @@ from ..villages.models import Village
 from .labels import proof_qr
 from .models import Certificate, CertificateScan
 from .papers import issuer, paper_state, papers_for_proof
-from .scans import scan_root
+from .scans import scan_response
 
 bp = Blueprint("legality", __name__)
 
@@ -66,9 +66,4 @@ def scan(scan_id):
     if row is None or not may_see_village_papers(current_user, row.village_id):
         abort(404)
     item = row.CertificateScan
-    response = send_from_directory(scan_root(), item.key, mimetype=item.content_type,
-                                   download_name=f"scan-{item.id}.{item.key.rpartition('.')[2]}")
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; frame-ancestors 'self'"
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    return response
+    return scan_response(item.key, item.content_type, f"scan-{item.id}.{item.key.rpartition('.')[2]}")

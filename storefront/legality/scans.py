@@ -10,12 +10,11 @@ attachments and document metadata.
 import io
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
-from flask import current_app
 from flask_babel import gettext as _
 
 from ..images import ImageRefused, TooLarge, WrongFormat, load_image, upload_size
+from ..storage import scan_store
 
 #: Images: a phone photo of a paper is up to 20 MB (50 megapixels), and is reduced here.
 MAX_SCAN_BYTES = 20 * 1024 * 1024
@@ -132,18 +131,21 @@ def _clean_pdf(data):
         raise ScanError(_("The PDF could not be read; it may be damaged. Save or scan it again.")) from None
 
 
-def scan_root():
-    root = Path(current_app.config["SCAN_ROOT"])
-    root.mkdir(parents=True, exist_ok=True)
-    return root
-
-
 def store_scan(scan):
-    """Write a cleaned scan under a random name; return the key."""
+    """Write a cleaned scan to the private scan store under a random name; return the key."""
     key = f"{secrets.token_hex(16)}.{scan.extension}"
-    (scan_root() / key).write_bytes(scan.data)
+    scan_store().put(key, scan.data, scan.content_type)
     return key
 
 
 def delete_scan_file(key):
-    (scan_root() / key).unlink(missing_ok=True)
+    scan_store().delete(key)
+
+
+def scan_response(key, content_type, download_name):
+    """Send a stored scan (after the caller's access check), never as a page of the shop."""
+    response = scan_store().response(key, mimetype=content_type, download_name=download_name)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; frame-ancestors 'self'"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response

@@ -2,7 +2,7 @@
 to return by hand, gateway payments the shop refused, orders paid too little or too much), bank
 transfers to record from the statement, the buyers' transfer receipts, refunds of delivered
 parcels, shipping rates; a search over every order, and each order's own page."""
-from flask import abort, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from ..checkout.shipping import rates, set_rates
 from ..clock import today_wita
 from ..extensions import db
 from ..forms import ConfirmForm
-from ..legality.scans import scan_root
+from ..legality.scans import scan_response
 from ..money import format_idr, format_stripe_amount
 from ..orders.forms import ParcelForm
 from ..orders.fulfilment import OFFICE, STATUS_LABELS, Change, change_parcel, refund_delivered
@@ -340,12 +340,7 @@ def transfer_receipt(receipt_id):
     if receipt is None or receipt.key is None:
         abort(404)
     extension = receipt.key.rpartition(".")[2]
-    response = send_from_directory(scan_root(), receipt.key, mimetype=receipt.content_type,
-                                   download_name=f"bukti-transfer-{receipt.id}.{extension}")
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; frame-ancestors 'self'"
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    return response
+    return scan_response(receipt.key, receipt.content_type, f"bukti-transfer-{receipt.id}.{extension}")
 
 
 @bp.route("/ongkir", methods=["GET", "POST"])

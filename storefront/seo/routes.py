@@ -8,7 +8,7 @@ catalogue's version holds (``catalog/caching.py``).
 from datetime import timezone
 
 from flask import (Blueprint, Response, abort, current_app, make_response, render_template, request,
-                   send_file, stream_with_context)
+                   stream_with_context)
 from flask_babel import force_locale, gettext as _
 from jinja2 import pass_context
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from ..i18n import current_language
 from ..listing.rule import sellable_products
 from ..pages.services import PAGES
 from ..products.models import Product
+from ..storage import media_store
 from ..urls import external_url
 from ..villages.models import Village
 from . import cards, links, merchant, queries, structured
@@ -212,8 +213,8 @@ def meta_catalogue():
 # --- share cards ----------------------------------------------------------------------------------
 
 def _card(key):
-    path, version = cards.card_file(key)
-    response = send_file(path, mimetype="image/jpeg", conditional=True, max_age=CARD_SECONDS_UNVERSIONED)
+    name, version = cards.card_file(key)
+    response = media_store().response(name, mimetype="image/jpeg", max_age=CARD_SECONDS_UNVERSIONED)
     if request.args.get("v") == version:
         response.headers["Cache-Control"] = f"public, max-age={CARD_SECONDS}, immutable"
     else:
