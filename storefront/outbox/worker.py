@@ -257,7 +257,9 @@ def deliver_message(message_id, token, now=None):
     duration_ms = int((time.monotonic() - clock) * 1000)
     with unit_of_work():
         status = _record(message, token, outcome, started, duration_ms, now or now_utc())
-    log.info("outbox %s %s %s -> %s: %s", message["event_id"], message["channel"], message["target"],
+    # A webhook's address may be logged; a mail's recipient (personal data) is not.
+    target = message["target"] if message["channel"] == "webhook" else "(mail)"
+    log.info("outbox %s %s %s -> %s: %s", message["event_id"], message["channel"], target,
              outcome.status_code or "-", status)
     return status
 
