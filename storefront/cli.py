@@ -162,3 +162,7 @@ def init_app(app):
     from .outbox.cli import outbox_cli
 
     app.cli.add_command(outbox_cli)
+    from .backup.cli import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
