@@ -132,6 +132,8 @@ def test_json_log_lines_carry_the_request_id_and_no_secret(json_app, capsys):
     failed = client.get("/_boom?token=S3CRETboom", base_url="https://shop.test",
                         headers={"X-Request-ID": "req-json-0002"})
     assert failed.status_code == 500
+    # The buyer sees the id on the error page, to quote it to the office (Indonesian first).
+    assert "sebutkan kode ini: req-json-0002" in failed.get_data(as_text=True)
     output = capsys.readouterr().err
 
     assert "S3CRET" not in output, output
