@@ -14,6 +14,7 @@ from .legality.services import status_label
 from .media import media_url
 from .money import format_idr
 from .products.review import review_label
+from .release import release_id
 from .upload_forms import too_large_form_page
 from .urls import external_url
 
@@ -33,6 +34,10 @@ def _error_page(status, title, message, template="errors/error.html", **context)
     if request.path.startswith("/api/"):
         return {"error": title, "message": message}, status
     return render_template(template, status=status, title=title, message=message, **context), status
+
+
+#: How long a browser or proxy may keep a static file whose URL names the release.
+STATIC_YEAR = "public, max-age=31536000, immutable"
 
 
 def _too_large_message():
@@ -56,6 +61,21 @@ def init_app(app):
                                  review_label=review_label)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+
+    @app.url_defaults
+    def versioned_static_urls(endpoint, values):
+        """Every static URL names the release (``/static/shop.css?v=<release>``): browsers and
+        proxies may keep it for a year, since the next release changes every name (nginx serves
+        them so, deploy/nginx/storefront.conf; the static route below too)."""
+        if endpoint == "static" and "v" not in values:
+            values["v"] = release_id(current_app.config)
+
+    @app.after_request
+    def cache_versioned_static(response):
+        if (request.endpoint == "static" and response.status_code in (200, 304)
+                and request.args.get("v") == release_id(current_app.config)):
+            response.headers["Cache-Control"] = STATIC_YEAR
+        return response
 
     @app.before_request
     def refuse_nul_bytes():
