@@ -15,6 +15,7 @@ from .media import media_url
 from .money import format_idr
 from .products.review import review_label
 from .release import release_id
+from .storage import StorageError
 from .upload_forms import too_large_form_page
 from .urls import external_url
 
@@ -137,6 +138,15 @@ def init_app(app):
         db.session.rollback()
         app.logger.error("database unavailable: %s", error)
         return _error_page(503, _("Temporarily unavailable"), _("The shop cannot reach its database right now. Please try again in a minute."),
+                           template="errors/unavailable.html")
+
+    @app.errorhandler(StorageError)
+    def file_store_down(error):
+        db.session.rollback()
+        app.logger.error("file store unavailable: %s", error)
+        return _error_page(503, _("Temporarily unavailable"),
+                           _("The shop cannot reach its store of photos and documents right now. "
+                             "Nothing was saved; please try again in a minute."),
                            template="errors/unavailable.html")
 
     @app.errorhandler(500)

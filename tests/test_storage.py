@@ -74,6 +74,12 @@ def test_both_backends_keep_one_contract(any_store):
         response.direct_passthrough = False
         assert response.status_code == 200 and response.mimetype == "image/jpeg"
         assert response.get_data() == b"larger" and response.content_length == 6
+        etag = response.headers["ETag"]
+    with app.test_request_context(headers={"If-None-Match": etag}):
+        again = store.response("kopi-1234-l.jpg", mimetype="image/jpeg", max_age=60)
+        assert again.status_code == 304  # the copy the browser holds is still good
+        again.close()
+    with app.test_request_context():
         with pytest.raises(Exception) as missing:
             store.response("gone-0000-l.jpg", mimetype="image/jpeg")
         assert getattr(missing.value, "code", None) == 404
@@ -135,6 +141,16 @@ def test_the_shop_keeps_photos_and_scans_in_the_object_store(app, backend, s3_se
     client = boto3.client("s3", endpoint_url=s3_server.url, region_name="us-east-1")
     grants = client.get_object_acl(Bucket=bucket, Key=f"scans/{scan.key}")["Grants"]
     assert [grant["Grantee"].get("URI") for grant in grants] == [None]  # the owner alone
+
+
+def test_a_store_that_does_not_answer_gets_a_clear_page_not_a_server_error(app, backend):
+    if backend == "postgresql":
+        pytest.skip(ONCE)
+    app.config.update(STORAGE="s3", S3_BUCKET="shop-files", S3_ENDPOINT_URL="http://127.0.0.1:9",
+                      S3_REGION="us-east-1")
+    response = app.test_client().get("/media/kopi-bajawa-3f9a1c2b-l.jpg")
+    assert response.status_code == 503
+    assert "Toko tidak dapat menjangkau penyimpanan foto dan dokumennya" in response.get_data(as_text=True)
 
 
 def tmp_path_of(app, setting):

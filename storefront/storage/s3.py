@@ -8,7 +8,7 @@ only after its access checks).
 import os
 import threading
 
-from flask import Response, abort
+from flask import Response, abort, request
 
 from .base import FileMissing, Storage, StorageError, StoredFile, check_key
 
@@ -115,6 +115,10 @@ class S3Storage(Storage):
             response.cache_control.public = True
         if download_name:
             response.headers["Content-Disposition"] = f'inline; filename="{download_name}"'
+        if answer.get("ETag"):
+            response.set_etag(answer["ETag"].strip('"'))
+            response.last_modified = answer.get("LastModified")
+            response.make_conditional(request)  # a 304 for a copy the browser already holds
         return response
 
     def check(self):
