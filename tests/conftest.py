@@ -60,6 +60,8 @@ def _private_postgres_database(url):
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # A test database need not survive a crash of the server: its commits do not wait for the disk.
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     try:
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:
@@ -172,15 +174,18 @@ def _empty_tables():
                 conn.execute(text(f"DROP TRIGGER {name}"))
         # DELETE, not TRUNCATE: a few rows go in well under a millisecond, where TRUNCATE makes
         # new files for 35 tables (170 ms). Ids start at 1 again, as after TRUNCATE ... RESTART.
-        for table in tables:
-            conn.execute(table.delete())
+        resets = [f'DELETE FROM "{table.name}"' for table in tables]
+        resets += [f"UPDATE shipping_rates SET rate_per_kg_idr = {int(rate)} WHERE zone = '{zone}'"
+                   for zone, rate in DEFAULT_RATES.items()]
+        if conn.dialect.name == "postgresql":
+            # One round trip instead of forty (12 ms of every test).
+            resets.append("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'")
+            conn.exec_driver_sql("; ".join(resets))
+        else:
+            for statement in resets:
+                conn.exec_driver_sql(statement)
         for _name, sql in guards:
             conn.execute(text(sql))
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'"))
-        for zone, rate in DEFAULT_RATES.items():
-            conn.execute(text("UPDATE shipping_rates SET rate_per_kg_idr = :rate WHERE zone = :zone"),
-                         {"rate": rate, "zone": zone})
 
 
 @pytest.fixture

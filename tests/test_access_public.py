@@ -27,7 +27,7 @@ from .conftest import csrf_token
 from .factories import make_sellable_food
 from .test_access_matrix import (ADMIN, ANON, CUSTOMER, GET_RULES as PORTAL_GET_RULES, MEMBER_A, MEMBER_B,
                                  PASSWORD, POST_CASES as PORTAL_POST_CASES, ROLES, SIGN_IN_PATH, VERIFIER,
-                                 World, _location_path, _paid_parcel, everyone, wrong_answers)
+                                 World, WorldCopies, _location_path, _paid_parcel, everyone, wrong_answers)
 
 SIGNED_IN = (CUSTOMER, MEMBER_A, MEMBER_B, VERIFIER, ADMIN)
 
@@ -86,9 +86,12 @@ class PublicWorld(World):
         return address.id
 
 
+WORLDS = WorldCopies(PublicWorld)
+
+
 @pytest.fixture
 def world(app, client):
-    return PublicWorld(app)
+    return WORLDS.world(app)
 
 
 #: (endpoint, method) -> probes: (what, view arguments, role -> status).

@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -38,10 +39,16 @@ ADDRESS = {
 }
 
 
+@lru_cache(maxsize=1)
+def _catalogue():
+    """The catalogue the translators edit, read once per process (reading it takes some 50 ms)."""
+    with PO_FILE.open("rb") as handle:
+        return read_po(handle)
+
+
 def indonesian(msgid, **values):
     """The shop's Indonesian for ``msgid``, from the catalogue the translators edit."""
-    with PO_FILE.open("rb") as handle:
-        message = read_po(handle).get(msgid)
+    message = _catalogue().get(msgid)
     assert message is not None and message.string, f"no Indonesian for {msgid!r}"
     return message.string % values
 

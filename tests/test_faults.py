@@ -103,17 +103,21 @@ def test_database_away_mid_session_answers_503_in_the_users_language_and_recover
 # --- Stripe times out or fails -------------------------------------------------------------------
 
 class SlowOrBrokenStripe:
-    """Stripe's API answering too late (``sleep`` seconds) or with a 500."""
+    """Stripe's API answering too late (after ``sleep`` seconds, or as soon as it is closed) or
+    with a 500."""
 
     def __init__(self, mode):
         self.mode, self.calls, self.sleep = mode, 0, 3.0
+        # Closing ends the wait: the server joins its request threads as it closes, and a test
+        # would otherwise sit out the rest of the delay its buyer no longer waits for.
+        self.closed = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 outer.calls += 1
                 if outer.mode == "slow":
-                    time.sleep(outer.sleep)
+                    outer.closed.wait(outer.sleep)
                 body = b'{"error": {"type": "api_error", "message": "Something went wrong"}}'
                 try:
                     self.send_response(500)
@@ -134,6 +138,7 @@ class SlowOrBrokenStripe:
         serve_in_thread(self.server)
 
     def close(self):
+        self.closed.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -19,6 +19,7 @@ import secrets
 import threading
 import time
 from datetime import timedelta, timezone
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, parse_qsl, urlsplit
@@ -56,9 +57,15 @@ ADDRESS = {
 }
 
 
-def indonesian(msgid):
+@lru_cache(maxsize=1)
+def _catalogue():
+    """The Indonesian catalogue, read once per process (reading it takes some 50 ms)."""
     with PO_FILE.open("rb") as handle:
-        message = read_po(handle).get(msgid)
+        return read_po(handle)
+
+
+def indonesian(msgid):
+    message = _catalogue().get(msgid)
     assert message is not None and message.string, f"no Indonesian for {msgid!r}"
     return message.string
 
