@@ -34,11 +34,10 @@ run: demo
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 # Two processes (one per core), each with its own databases, sharing the tests out as they go;
-# tests marked with one xdist_group run in one process (the deployment tests share one cluster
-# of servers). The slowest tests are listed at the end so that the next slowdown is seen.
+# the slowest tests are listed at the end so that the next slowdown is seen.
 PYTEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=15 $(PYTEST_ARGS)
 
 # Benchmarks against the ceiling, demo and national scale on PostgreSQL (see bench/README.md).
 bench: install

@@ -32,9 +32,6 @@ TIMERS = sorted(path.name for path in UNITS.glob("*.timer"))
 BACKUPS = "/var/backups/storefront"
 DRILL = ROOT / "deploy" / "README.md"
 
-#: One cluster for both modules' tests: `make test` (--dist loadgroup) sends them to one worker.
-pytestmark = pytest.mark.xdist_group("cluster")
-
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory, s3_server):

@@ -19,9 +19,6 @@ ADDRESS = {"name": "Maria Goreti", "phone": "0812 3456 7890", "province": "Nusa 
            "regency": "53.09", "district": "Bajawa", "village_ward": "Trikora", "postal_code": "86413",
            "street": "Jl. Soekarno-Hatta 7"}
 
-#: One cluster for both modules' tests: `make test` (--dist loadgroup) sends them to one worker.
-pytestmark = pytest.mark.xdist_group("cluster")
-
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory, s3_server):
