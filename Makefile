@@ -37,7 +37,7 @@ run: demo
 # the slowest tests are listed at the end so that the next slowdown is seen.
 PYTEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist load --durations=15 $(PYTEST_ARGS)
 
 # Benchmarks against the ceiling, demo and national scale on PostgreSQL (see bench/README.md).
 bench: install
