@@ -13,19 +13,19 @@ import threading
 import time
 from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
 from babel.messages.pofile import read_po
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from storefront.extensions import db
 from storefront.orders.models import Order, OrderEvent, OrderLine
 from storefront.products.models import Product
 
 from .factories import make_sellable_food
-from .local_http import serve_in_thread
+from .local_http import app_on_socket
 
 TIMEOUT = 60  # seconds, for every request and every wait
 PO_FILE = Path(__file__).resolve().parent.parent / "storefront/translations/id/LC_MESSAGES/messages.po"
@@ -95,19 +95,10 @@ def live(app):
         logger.setLevel(logging.INFO)
         # Alembic's fileConfig (migrations/env.py) disables loggers that existed before it ran.
         logger.disabled = False
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = serve_in_thread(server, name="live-server")
-
-    class Live:
-        url = f"http://127.0.0.1:{server.server_port}"
-        log = recorder
-
     try:
-        yield Live
+        with app_on_socket(app, name="live-server", join_seconds=TIMEOUT) as url:
+            yield SimpleNamespace(url=url, log=recorder)
     finally:
-        server.shutdown()
-        thread.join(TIMEOUT)
-        server.server_close()
         for logger, level, disabled in saved:
             logger.removeHandler(recorder)
             logger.setLevel(level)

@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from storefront.clock import as_utc, now_utc
 from storefront.extensions import db
@@ -33,7 +32,7 @@ from storefront.unit_of_work import unit_of_work
 from .conftest import csrf_token
 from .factories import make_certified_village, make_order, make_sellable_food, make_user, parcels_of, sign_in
 from .fake_midtrans import SERVER_KEY, FakeMidtrans, serve, sign
-from .local_http import serve_in_thread
+from .local_http import app_on_socket
 from .test_stripe import ADDRESS, _hidden, _number, checkout_page, indonesian, place
 
 TIMEOUT = 30
@@ -298,14 +297,8 @@ def test_the_same_notification_three_times_pays_once(app, client, midtrans_on, s
 
 @pytest.fixture
 def live(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = serve_in_thread(server)
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(TIMEOUT)
-        server.server_close()
+    with app_on_socket(app, join_seconds=TIMEOUT) as url:
+        yield url
 
 
 def test_notifications_at_the_same_moment_pay_once(app, client, midtrans_on, live):

@@ -28,7 +28,6 @@ import pytest
 import requests
 from babel.messages.pofile import read_po
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from storefront.clock import now_utc
 from storefront.extensions import db
@@ -43,7 +42,7 @@ from storefront.settlement.ledger import balance
 
 from .conftest import csrf_token
 from .factories import make_sellable_food, make_user, sign_in
-from .local_http import serve_in_thread
+from .local_http import app_on_socket, serve_in_thread
 from .mail_server import free_port as _free_port
 
 SECRET_KEY = "sk_test_x"
@@ -599,14 +598,8 @@ def test_completed_delivered_three_times_among_other_events_pays_once(app, clien
 @pytest.fixture
 def live(app):
     """The app on a real socket, for deliveries that arrive at the same moment."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = serve_in_thread(server)
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(TIMEOUT)
-        server.server_close()
+    with app_on_socket(app, join_seconds=TIMEOUT) as url:
+        yield url
 
 
 def deliver_at_once(live_url, events):
