@@ -223,6 +223,11 @@ def load_config(app, overrides=None):
     cfg["RELEASE"] = env.get("RELEASE") or None
     #: Whether a production start checks that Redis and the file store answer (startup_checks.py).
     cfg["VERIFY_SERVICES"] = _flag(env.get("VERIFY_SERVICES", "1"))
+    # Logs and metrics (checked by storefront/observability/, docs/observability.md).
+    cfg["LOG_FORMAT"] = env.get("LOG_FORMAT") or None  # json in production, text otherwise
+    cfg["LOG_LEVEL"] = env.get("LOG_LEVEL") or None  # INFO
+    cfg["METRICS_TOKEN"] = env.get("METRICS_TOKEN") or None
+    cfg["OUTBOX_ALERT_SECONDS"] = env.get("OUTBOX_ALERT_SECONDS") or None  # 900
     #: Not read from the environment: only the test suite chooses a cheaper hash (hashing.py).
     cfg["PASSWORD_HASH_METHOD"] = STRONG_PASSWORD_HASH
     if overrides:

@@ -3,11 +3,9 @@
 ``/metrics`` (``metrics.py``, ``business.py``); ``/healthz`` reports the outbox's backlog too
 (``storefront/health.py``). docs/observability.md is the operator's guide.
 
-Settings, from the environment (or the config a test passes): ``LOG_FORMAT``, ``LOG_LEVEL``,
-``METRICS_TOKEN``, ``OUTBOX_ALERT_SECONDS``; ``PROMETHEUS_MULTIPROC_DIR`` under gunicorn.
+Settings (read by config.py, checked here): ``LOG_FORMAT``, ``LOG_LEVEL``, ``METRICS_TOKEN``,
+``OUTBOX_ALERT_SECONDS``; ``PROMETHEUS_MULTIPROC_DIR`` under gunicorn.
 """
-import os
-
 from ..config import ConfigError
 from . import logs, metrics, request_id
 
@@ -18,13 +16,12 @@ METRICS_TOKEN_MIN = 16
 
 
 def _settings(cfg):
-    cfg.setdefault("METRICS_TOKEN", os.environ.get("METRICS_TOKEN") or None)
-    token = cfg["METRICS_TOKEN"]
+    token = cfg.get("METRICS_TOKEN")
     if token is not None and len(token) < METRICS_TOKEN_MIN:
         raise ConfigError(f"METRICS_TOKEN must be at least {METRICS_TOKEN_MIN} characters "
                           "(python -c 'import secrets; print(secrets.token_urlsafe(32))').")
-    value = cfg.setdefault("OUTBOX_ALERT_SECONDS",
-                           os.environ.get("OUTBOX_ALERT_SECONDS") or OUTBOX_ALERT_SECONDS)
+    value = cfg.get("OUTBOX_ALERT_SECONDS")
+    value = OUTBOX_ALERT_SECONDS if value is None else value
     seconds = int(value) if str(value).strip().isdigit() else 0
     if seconds <= 0:
         raise ConfigError(f"OUTBOX_ALERT_SECONDS must be a whole number of seconds above 0 (got {value!r}).")

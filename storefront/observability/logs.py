@@ -13,7 +13,6 @@ developer opens a sign-up or password link. Request headers are never logged.
 """
 import json
 import logging
-import os
 import re
 import sys
 import time
@@ -133,9 +132,9 @@ def configure(log_format, level, scrub_secrets):
 def init_app(app):
     cfg = app.config
     production = cfg.get("STOREFRONT_ENV") == "production"
-    explicit = cfg.get("LOG_FORMAT") or os.environ.get("LOG_FORMAT")
+    explicit = cfg.get("LOG_FORMAT")
     cfg["LOG_FORMAT"] = chosen_format(explicit, production)
-    cfg["LOG_LEVEL"] = chosen_level(cfg.get("LOG_LEVEL") or os.environ.get("LOG_LEVEL"))
+    cfg["LOG_LEVEL"] = chosen_level(cfg.get("LOG_LEVEL"))
     if app.testing and not explicit:
         return  # the test runner collects log records itself
     configure(cfg["LOG_FORMAT"], cfg["LOG_LEVEL"], scrub_secrets=production)
